@@ -68,7 +68,7 @@ _READ_ONLY_PREFIXES = ("kms:Describe", "kms:Get", "kms:List")
 
 
 def key_type(key_spec: str, key_usage: str) -> str:
-    """Classify a key as one of the default-action types; symmetric is split out of ENCRYPT_DECRYPT."""
+    """Classify a key for its default actions; symmetric is split out of ENCRYPT_DECRYPT."""
     if key_spec == "SYMMETRIC_DEFAULT":
         return "SYMMETRIC"
     if key_usage not in _CRYPTO_BY_TYPE:

@@ -52,7 +52,9 @@ def validate_principal(value: object, where: str) -> str:
             f"{where}: {value!r} is a whole account; list it under accounts = [\"{account}\"]"
         )
     if ":group/" in value:
-        raise UserError(f"{where}: {value!r} is an IAM group; groups cannot be key policy principals")
+        raise UserError(
+            f"{where}: {value!r} is an IAM group; groups cannot be key policy principals"
+        )
     if value.endswith(".amazonaws.com") or ":assumed-role/" in value:
         raise UserError(f"{where}: {value!r} is not an IAM role or user ARN")
     match = PRINCIPAL_RE.match(value)
