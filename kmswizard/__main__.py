@@ -1,0 +1,3 @@
+from kmswizard.cli import main
+
+raise SystemExit(main())

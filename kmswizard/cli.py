@@ -1,0 +1,270 @@
+"""The command line: plan / apply / iam-policy / keys, and the wizard when no command is given.
+
+Exit status: 0 success (nothing to change), 2 changes pending (plan, apply --dry-run),
+1 error (bad input, AWS error, a finding that blocks the change, a failed key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kmswizard import __version__
+from kmswizard.errors import UserError
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+COMMANDS = ("plan", "apply", "iam-policy", "keys")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 1 like every other error."""
+
+    def error(self, message: str) -> Any:
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def _common(parser: argparse.ArgumentParser, inherit: bool) -> None:
+    """AWS options, accepted before or after the subcommand."""
+    default: Any = argparse.SUPPRESS if inherit else None
+    group = parser.add_argument_group("AWS")
+    group.add_argument("--region", default=default, help="AWS region (else the profile's, "
+                       "else the AWS configuration's)")
+    group.add_argument("--aws-profile", metavar="NAME", default=default,
+                       help="AWS named profile (also AWS_PROFILE)")
+    group.add_argument("--endpoint-url", metavar="URL", default=default,
+                       help="KMS endpoint (also AWS_ENDPOINT_URL)")
+    group.add_argument("--demo", action="store_true",
+                       default=argparse.SUPPRESS if inherit else False,
+                       help="use the embedded in-memory demo KMS; nothing leaves this machine")
+    parser.add_argument("--version", action="version", version=f"kmswizard {__version__}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kmswizard",
+        description="Share an AWS KMS key with other AWS accounts, safely. Without a command, "
+        "opens the wizard (optionally prefilled from PROFILE.toml).",
+        allow_abbrev=False,
+        epilog="exit status: 0 nothing to change, 2 changes pending, 1 error",
+    )
+    _common(parser, inherit=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+        _common(p, inherit=True)
+        return p
+
+    plan = command("plan", "show what apply would change (exit 2 when changes are pending)")
+    plan.add_argument("profile", type=Path, metavar="PROFILE")
+    plan.add_argument("--json", action="store_true", help="print one JSON object")
+
+    apply = command("apply", "apply a profile to the key policies with PutKeyPolicy")
+    apply.add_argument("profile", type=Path, metavar="PROFILE")
+    apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    apply.add_argument("--json", action="store_true", help="print one JSON object")
+
+    iam = command("iam-policy", "print the IAM policy the external administrator attaches")
+    iam.add_argument("profile", type=Path, metavar="PROFILE")
+
+    keys = command("keys", "list the KMS keys in the region")
+    keys.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def build_wizard_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kmswizard", allow_abbrev=False)
+    _common(parser, inherit=False)
+    parser.add_argument("profile", type=Path, nargs="?", metavar="PROFILE.toml")
+    parser.add_argument("--dry-run", action="store_true")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from kmswizard.aws.options import AwsOptions
+
+    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_KMS") or os.environ.get(
+        "AWS_ENDPOINT_URL"
+    )
+    if args.demo and (args.endpoint_url or args.aws_profile):
+        raise UserError("--demo uses the embedded KMS; it cannot be combined with "
+                        "--endpoint-url or --aws-profile")
+    if args.demo and args.region and args.region != "us-west-2":
+        raise UserError(f"--region {args.region}: the demo account lives in us-west-2")
+    return AwsOptions(
+        region=args.region,
+        aws_profile=args.aws_profile,
+        endpoint_url=None if args.demo else endpoint,
+        demo=args.demo,
+    )
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _load(path: Path) -> Any:
+    from kmswizard.aws.catalogue import kms_catalogue
+    from kmswizard.profiles import load_profile
+
+    return load_profile(path, kms_catalogue())
+
+
+def _gateway(args: argparse.Namespace) -> Any:
+    from kmswizard.aws.demo import DEMO_NOTICE
+    from kmswizard.aws.gateway import KmsGateway
+
+    options = _options(args)
+    if options.demo:
+        _say(DEMO_NOTICE)
+    return KmsGateway(options)
+
+
+def _plan(args: argparse.Namespace, gateway: Any) -> Any:
+    from kmswizard.workflow import build_plan
+
+    profile = _load(args.profile)
+    return build_plan(gateway, profile)
+
+
+def _print_plan(plan: Any, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    from kmswizard.report import render_plan
+
+    if as_json:
+        print(json.dumps({**plan.as_dict(), **(extra or {})}, indent=2))
+    else:
+        print(render_plan(plan, _use_color()))
+
+
+def _blocked_message(plan: Any) -> str:
+    errors = [f"{k.key.name}: {f.message}" for k in plan.keys for f in k.findings
+              if f.severity == "error"]
+    return f"the plan has {len(errors)} error(s); nothing written. First: {errors[0]}"
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = _plan(args, _gateway(args))
+    _print_plan(plan, args.json)
+    if plan.blocked:
+        raise UserError(_blocked_message(plan))
+    return EXIT_CHANGES if plan.changed else EXIT_OK
+
+
+def _confirm(plan: Any) -> bool:
+    names = ", ".join(k.key.name for k in plan.keys if k.changed)
+    sys.stderr.write(f"Apply the changes above to {names}? Type 'yes' to apply: ")
+    sys.stderr.flush()
+    try:
+        return input().strip().lower() == "yes"
+    except EOFError:
+        return False
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from kmswizard.workflow import apply_plan
+
+    gateway = _gateway(args)
+    plan = _plan(args, gateway)
+    if plan.blocked:
+        _print_plan(plan, args.json)
+        raise UserError(_blocked_message(plan))
+    if args.dry_run or not plan.changed:
+        _print_plan(plan, args.json, {"dry_run": args.dry_run, "applied": []})
+        _say("dry run: nothing was written" if args.dry_run else "nothing to change")
+        return EXIT_CHANGES if plan.changed and args.dry_run else EXIT_OK
+    if not args.yes:
+        _print_plan(plan, args.json)
+        if not sys.stdin.isatty():
+            raise UserError("refusing to apply without confirmation: not on a terminal; "
+                            "review the plan and pass --yes")
+        if not _confirm(plan):
+            raise UserError("not confirmed; nothing was written")
+    outcomes = apply_plan(gateway, plan, progress=_say)
+    if args.json:
+        _print_plan(plan, True, {"dry_run": False, "applied": [o.as_dict() for o in outcomes]})
+    elif args.yes:
+        _print_plan(plan, False)
+    for outcome in outcomes:
+        _say(f"{outcome.status}: {outcome.message}")
+    return EXIT_ERROR if any(o.status == "failed" for o in outcomes) else EXIT_OK
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    plan = _plan(args, _gateway(args))
+    if plan.blocked:
+        raise UserError(_blocked_message(plan))
+    if plan.iam_policy is None:
+        raise UserError("the profile grants no external access, so there is no IAM policy "
+                        "to attach")
+    print(json.dumps(plan.iam_policy, indent=2))
+    return EXIT_OK
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from kmswizard.report import key_as_dict, render_keys
+
+    keys = _gateway(args).list_keys()
+    if args.json:
+        print(json.dumps([key_as_dict(k) for k in keys], indent=2))
+    else:
+        print(render_keys(keys))
+    return EXIT_OK
+
+
+def run_wizard(argv: Sequence[str]) -> int:
+    args = build_wizard_parser().parse_args(argv)
+    from kmswizard.tui.app import run_app
+
+    profile = _load(args.profile) if args.profile else None
+    return run_app(_options(args), profile=profile, profile_path=args.profile,
+                   dry_run=args.dry_run)
+
+
+_VALUED = ("--region", "--aws-profile", "--endpoint-url")
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand, if the first positional argument is one (option values skipped)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+HANDLERS = {"plan": cmd_plan, "apply": cmd_apply, "iam-policy": cmd_iam_policy, "keys": cmd_keys}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if any(a == "--profile" or a.startswith("--profile=") for a in argv):
+            raise UserError(
+                "there is no --profile option: use --aws-profile NAME for an AWS named "
+                "profile; give a kmswizard profile file as an argument (kmswizard plan FILE)"
+            )
+        if _command_of(argv) or "-h" in argv or "--help" in argv or "--version" in argv:
+            args = build_parser().parse_args(argv)
+            if args.command:
+                return HANDLERS[args.command](args)
+        return run_wizard(argv)
+    except UserError as exc:
+        _say(f"kmswizard: error: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _say("kmswizard: interrupted")
+        return 130
