@@ -172,3 +172,36 @@ class ActionCatalogue:
     def is_admin(self, action: str) -> bool:
         """Key administration: changes or deletes the key, its policy, aliases or material."""
         return action not in CROSS_ACCOUNT_ACTIONS and not action.startswith(_READ_ONLY_PREFIXES)
+
+
+def shareable_actions(key_spec: str, key_usage: str) -> tuple[str, ...]:
+    """Every action worth offering for this key type: its operations plus the read-only ones
+    that work across accounts. (Grant operations come with the grants statement.)"""
+    kind = key_type(key_spec, key_usage)
+    names = [*_CRYPTO_BY_TYPE[kind], "DescribeKey"]
+    if kind == "SYMMETRIC":
+        names.append("GetKeyRotationStatus")
+    return tuple(dict.fromkeys("kms:" + n for n in names))
+
+
+def action_presets(key_spec: str, key_usage: str) -> dict[str, tuple[str, ...]]:
+    """Named action sets for this key type, the default ("full use") first."""
+    kind = key_type(key_spec, key_usage)
+    presets: dict[str, tuple[str, ...]] = {"full use": default_actions(key_spec, key_usage)}
+    if kind in ("SYMMETRIC", "ENCRYPT_DECRYPT"):
+        presets["decrypt only"] = ("kms:Decrypt", "kms:DescribeKey")
+        encrypt = ["kms:Encrypt", "kms:DescribeKey"]
+        if kind == "SYMMETRIC":
+            encrypt.insert(1, "kms:GenerateDataKey*")
+        else:
+            encrypt.append("kms:GetPublicKey")
+        presets["encrypt only"] = tuple(encrypt)
+    elif kind == "SIGN_VERIFY":
+        presets["verify only"] = ("kms:Verify", "kms:DescribeKey", "kms:GetPublicKey")
+    elif kind == "GENERATE_VERIFY_MAC":
+        presets["verify only"] = ("kms:VerifyMac", "kms:DescribeKey")
+    view = ["kms:DescribeKey"]
+    if "GetPublicKey" in _CRYPTO_BY_TYPE[kind]:
+        view.append("kms:GetPublicKey")
+    presets["view only"] = tuple(view)
+    return presets
