@@ -175,13 +175,20 @@ class ActionCatalogue:
 
 
 def shareable_actions(key_spec: str, key_usage: str) -> tuple[str, ...]:
-    """Every action worth offering for this key type: its operations plus the read-only ones
-    that work across accounts. (Grant operations come with the grants statement.)"""
+    """The actions worth offering for this key type, as a checklist: the default set (with its
+    wildcards) plus the other operations of the type that work across accounts and that no
+    default wildcard already covers. (Grant operations come with the grants statement.)"""
     kind = key_type(key_spec, key_usage)
-    names = [*_CRYPTO_BY_TYPE[kind], "DescribeKey"]
+    defaults = default_actions(key_spec, key_usage)
+    extra = [*_CRYPTO_BY_TYPE[kind], "DescribeKey"]
     if kind == "SYMMETRIC":
-        names.append("GetKeyRotationStatus")
-    return tuple(dict.fromkeys("kms:" + n for n in names))
+        extra.append("GetKeyRotationStatus")
+    uncovered = [
+        "kms:" + name
+        for name in extra
+        if not any(pattern_matches(d, "kms:" + name) for d in defaults)
+    ]
+    return tuple(dict.fromkeys([*defaults, *uncovered]))
 
 
 def action_presets(key_spec: str, key_usage: str) -> dict[str, tuple[str, ...]]:
