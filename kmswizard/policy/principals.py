@@ -7,14 +7,15 @@ from dataclasses import dataclass
 
 from kmswizard.errors import UserError
 
-ACCOUNT_RE = re.compile(r"^\d{12}$")
+ACCOUNT_RE = re.compile(r"^[0-9]{12}\Z")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
               "aws-eusc")
 _NAME = r"[\w+=,.@-]{1,64}"
 _PATH = r"(?:/[\x21-\x7e]{0,510}?)?/"
 PRINCIPAL_RE = re.compile(
     rf"^arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{{12}}):"
-    rf"(?P<kind>role|user)(?P<path>{_PATH}){_NAME}$"
+    rf"(?P<kind>role|user)(?P<path>{_PATH}){_NAME}\Z",
+    re.ASCII,
 )
 # AWS shows a principal that was deleted as its unique ID instead of its ARN.
 UNIQUE_ID_RE = re.compile(r"^(AROA|AIDA)[A-Z0-9]{12,}$")
@@ -46,7 +47,7 @@ def validate_principal(value: object, where: str) -> str:
         raise UserError(f"{where}: {value!r} is not an IAM role or user ARN")
     if value.strip() == "*":
         raise UserError(f"{where}: '*' (everyone) is never allowed; name accounts or principals")
-    if re.match(r"^arn:[a-z-]+:iam::\d{12}:root$", value):
+    if re.match(r"^arn:[a-z-]+:iam::[0-9]{12}:root\Z", value):
         account = value.split(":")[4]
         raise UserError(
             f"{where}: {value!r} is a whole account; list it under accounts = [\"{account}\"]"
