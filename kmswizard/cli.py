@@ -268,3 +268,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("kmswizard: interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as other CLI tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:
+        if os.environ.get("KMSWIZARD_DEBUG"):
+            raise
+        _say(f"kmswizard: internal error: {type(exc).__name__}: {exc} "
+             "(set KMSWIZARD_DEBUG=1 to see the traceback)")
+        return EXIT_ERROR

@@ -14,8 +14,9 @@ or string-or-list form) is kept byte for byte, so applying twice changes nothing
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kmswizard.errors import UserError
 from kmswizard.policy.actions import (
@@ -115,7 +116,7 @@ def _condition_is(statement: Statement, expected: dict[str, dict[str, str]] | No
     return _normalize_condition(condition) == _normalize_condition(expected)
 
 
-def _normalize_condition(condition: dict[str, object]) -> object:
+def _normalize_condition(condition: Mapping[str, Any]) -> object:
     out = {}
     for operator, block in condition.items():
         if not isinstance(block, dict):
