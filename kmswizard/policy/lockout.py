@@ -1,0 +1,100 @@
+"""The lockout check: a new key policy must still let the key's own account (or the caller)
+manage the key policy. KMS refuses such a policy too, but only after the call; kmswizard
+refuses it before, and says which statement was the last to allow it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from kmswizard.policy.actions import pattern_matches
+from kmswizard.policy.document import (
+    Policy,
+    Statement,
+    as_list,
+    aws_principals,
+    statement_label,
+    statements,
+)
+from kmswizard.policy.keyinfo import KeyInfo
+from kmswizard.policy.principals import Principal, covers, root_arn
+
+PUT_KEY_POLICY = "kms:PutKeyPolicy"
+_ASSUMED_ROLE = re.compile(r"^arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/.+$")
+
+
+def _names_principal(value: str, who: str) -> bool:
+    """Like principals.covers; an assumed-role session also matches its role's ARN."""
+    session = _ASSUMED_ROLE.match(who)
+    if session:
+        partition, account, role = session.groups()
+        if re.match(rf"^arn:{partition}:iam::{account}:role/(.+/)?{re.escape(role)}$", value):
+            return True
+    return covers(value, Principal(who))
+
+
+def _matches(statement: Statement, who: str, key: KeyInfo) -> bool:
+    if "NotPrincipal" in statement:
+        excluded = as_list((statement.get("NotPrincipal") or {}).get("AWS"))
+        principal_ok = not any(_names_principal(str(v), who) for v in excluded)
+    else:
+        principal_ok = any(_names_principal(v, who) for v in aws_principals(statement))
+    if "Action" in statement:
+        actions = as_list(statement["Action"])
+        action_ok = any(pattern_matches(str(a), PUT_KEY_POLICY) for a in actions)
+    else:
+        action_ok = not any(
+            pattern_matches(str(a), PUT_KEY_POLICY) for a in as_list(statement.get("NotAction"))
+        ) and "NotAction" in statement
+    if "Resource" in statement:
+        resource_ok = any(pattern_matches(str(r), key.arn) for r in as_list(statement["Resource"]))
+    else:
+        resource_ok = not any(
+            pattern_matches(str(r), key.arn) for r in as_list(statement.get("NotResource"))
+        ) and "NotResource" in statement
+    return principal_ok and action_ok and resource_ok
+
+
+def admins_of(policy: Policy, key: KeyInfo, who: Sequence[str]) -> list[int]:
+    """Indexes of the Allow statements that certainly let one of ``who`` call PutKeyPolicy.
+
+    A conditional Allow is not certain; an unconditional Deny that matches removes them all.
+    """
+    items = statements(policy)
+    for candidate in who:
+        for statement in items:
+            if (
+                statement.get("Effect") == "Deny"
+                and not statement.get("Condition")
+                and _matches(statement, candidate, key)
+            ):
+                return []
+    return [
+        index
+        for index, statement in enumerate(items)
+        if statement.get("Effect") == "Allow"
+        and not statement.get("Condition")
+        and any(_matches(statement, candidate, key) for candidate in who)
+    ]
+
+
+def lockout_message(
+    before: Policy, after: Policy, key: KeyInfo, caller_arn: str | None
+) -> str | None:
+    """Why ``after`` would lock the owner out, or None when it would not.
+
+    Only a policy that loses the ability is refused: one that never had it is KMS's to judge.
+    """
+    who = [root_arn(key.account, key.partition), *([caller_arn] if caller_arn else [])]
+    if admins_of(after, key, who):
+        return None
+    previous = admins_of(before, key, who)
+    if not previous:
+        return None
+    last = previous[-1]
+    label = statement_label(statements(before)[last], last)
+    return (
+        f"the new key policy of {key.name} would no longer let account {key.account}"
+        f"{' or ' + caller_arn if caller_arn else ''} manage the key policy "
+        f"(kms:PutKeyPolicy); {label} was the last to allow it"
+    )
