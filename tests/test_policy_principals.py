@@ -65,6 +65,8 @@ def test_anything_but_twelve_ascii_digits_is_refused(value: object) -> None:
         "arn:aws-cn:iam::444455556666:role/ChinaRole",
         "arn:aws-us-gov:iam::444455556666:user/GovUser",
         "arn:aws:iam::444455556666:role/" + "R" * 64,
+        # Role names may contain dots: this is a role, not a service principal.
+        "arn:aws:iam::444455556666:role/backup.amazonaws.com",
     ],
 )
 def test_role_and_user_arns_are_accepted(value: str) -> None:
@@ -77,6 +79,7 @@ def test_role_and_user_arns_are_accepted(value: str) -> None:
         ("arn:aws:iam::444455556666:root", 'accounts = ["444455556666"]'),
         ("arn:aws:iam::444455556666:group/Developers", "group"),
         ("ec2.amazonaws.com", "not an IAM role or user ARN"),
+        ("logs.us-west-2.amazonaws.com", "not an IAM role or user ARN"),
         ("arn:aws:sts::444455556666:assumed-role/ExampleRole/session", "not an IAM role"),
         ("arn:aws:iam::44445555666:role/ExampleRole", "not an IAM role or user ARN"),
         ("arn:aws:iam::4444555566667:role/ExampleRole", "not an IAM role or user ARN"),

@@ -64,7 +64,14 @@ _TYPE_LABELS = {
     "GENERATE_VERIFY_MAC": "HMAC",
 }
 
-_READ_ONLY_PREFIXES = ("kms:Describe", "kms:Get", "kms:List")
+# Verbs of operations that change a key, its policy, aliases, grants, material or store.
+_ADMIN_PREFIXES = tuple(
+    "kms:" + verb
+    for verb in (
+        "Cancel", "Connect", "Create", "Delete", "Disable", "Disconnect", "Enable", "Import",
+        "Put", "Replicate", "Rotate", "Schedule", "Synchronize", "Tag", "Untag", "Update",
+    )
+)
 
 
 def key_type(key_spec: str, key_usage: str) -> str:
@@ -72,7 +79,10 @@ def key_type(key_spec: str, key_usage: str) -> str:
     if key_spec == "SYMMETRIC_DEFAULT":
         return "SYMMETRIC"
     if key_usage not in _CRYPTO_BY_TYPE:
-        raise UserError(f"unknown key usage {key_usage!r} for key spec {key_spec!r}")
+        raise UserError(
+            f"kmswizard does not support keys with KeyUsage {key_usage!r} (key spec "
+            f"{key_spec!r}) yet"
+        )
     return key_usage
 
 
@@ -171,7 +181,7 @@ class ActionCatalogue:
 
     def is_admin(self, action: str) -> bool:
         """Key administration: changes or deletes the key, its policy, aliases or material."""
-        return action not in CROSS_ACCOUNT_ACTIONS and not action.startswith(_READ_ONLY_PREFIXES)
+        return action not in CROSS_ACCOUNT_ACTIONS and action.startswith(_ADMIN_PREFIXES)
 
 
 def shareable_actions(key_spec: str, key_usage: str) -> tuple[str, ...]:

@@ -27,12 +27,26 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_policy(text: str, where: str = "key policy") -> Policy:
     """Parse policy JSON, refusing anything that a rewrite could silently change."""
+    def _no_constants(name: str) -> Any:
+        # Python's json reads NaN and Infinity, but they are not JSON: render() would write
+        # them back and KMS would refuse the document.
+        raise UserError(f"{where} is not valid JSON: {name} is not a JSON value")
+
     try:
-        policy = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        policy = json.loads(
+            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+        )
     except json.JSONDecodeError as exc:
         raise UserError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(policy, dict):
         raise UserError(f"{where} is not a JSON object")
+    try:
+        json.dumps(policy, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise UserError(
+            f"{where} contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff); "
+            "it cannot be written back as UTF-8"
+        ) from None
     statements = policy.get("Statement", [])
     items = statements if isinstance(statements, list) else [statements]
     for index, statement in enumerate(items):

@@ -20,6 +20,7 @@ from kmswizard.policy.actions import (
 from kmswizard.policy.document import (
     MAX_POLICY_BYTES,
     Policy,
+    as_list,
     aws_principals,
     size_bytes,
     statement_label,
@@ -50,7 +51,7 @@ def _grant_pairs(policy: Policy, catalogue: ActionCatalogue) -> set[tuple[str, s
         if not is_managed(statement):
             continue
         actions: set[str] = set()
-        for pattern in statement.get("Action", []):
+        for pattern in as_list(statement.get("Action")):
             actions |= catalogue.expand(str(pattern))
         tag = "grants:" if statement.get("Sid") == MANAGED_SIDS[1] else ""
         for principal in aws_principals(statement):

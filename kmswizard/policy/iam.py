@@ -22,23 +22,25 @@ def build_iam_policy(keys: Sequence[tuple[str, Sequence[str], bool]]) -> Policy 
 
     Keys with the same actions share a statement; keys with grants share the grants statement.
     """
-    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    # Grouped by owner and set of actions (in the order first seen): the same set written in
+    # another order is the same permission.
+    groups: dict[tuple[str, frozenset[str]], tuple[tuple[str, ...], list[str]]] = {}
     grant_arns: list[str] = []
     for arn, actions, grants in keys:
         if not actions:
             continue
         owner = arn.split(":")[4]
-        groups.setdefault((owner, tuple(actions)), []).append(arn)
+        groups.setdefault((owner, frozenset(actions)), (tuple(actions), []))[1].append(arn)
         if grants:
             grant_arns.append(arn)
     if not groups:
         return None
     statements: list[dict[str, Any]] = []
     used: dict[str, int] = {}
-    for (owner, actions), arns in groups.items():
+    for (owner, _), (actions, arns) in groups.items():
         base = f"AllowUseOfKey{'s' if len(arns) > 1 else ''}InAccount{owner}"
         used[base] = used.get(base, 0) + 1
-        sid = base if used[base] == 1 else f"{base}{used[base]}"
+        sid = base if used[base] == 1 else f"{base}Set{used[base]}"
         statements.append(
             {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": _resource(arns)}
         )

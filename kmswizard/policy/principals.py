@@ -56,7 +56,8 @@ def validate_principal(value: object, where: str) -> str:
         raise UserError(
             f"{where}: {value!r} is an IAM group; groups cannot be key policy principals"
         )
-    if value.endswith(".amazonaws.com") or ":assumed-role/" in value:
+    service = not value.startswith("arn:") and value.endswith(".amazonaws.com")
+    if service or ":assumed-role/" in value:
         raise UserError(f"{where}: {value!r} is not an IAM role or user ARN")
     match = PRINCIPAL_RE.match(value)
     if not match or match["partition"] not in PARTITIONS:

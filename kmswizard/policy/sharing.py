@@ -27,7 +27,13 @@ from kmswizard.policy.actions import (
 )
 from kmswizard.policy.document import Policy, Statement, as_list, aws_principals, statements
 from kmswizard.policy.keyinfo import KeyInfo
-from kmswizard.policy.principals import Principal, covers, root_arn, validate_principal
+from kmswizard.policy.principals import (
+    Principal,
+    covers,
+    root_arn,
+    validate_account,
+    validate_principal,
+)
 
 USE_SID = "Managed by kmswizard - external use of the key"
 GRANTS_SID = "Managed by kmswizard - attachment of persistent resources"
@@ -49,7 +55,10 @@ class ShareRequest:
 
     def principals_for(self, key: KeyInfo) -> tuple[Principal, ...]:
         """Accounts as root ARNs in the key's partition, then roles/users; sorted, unique."""
-        arns = {root_arn(account, key.partition) for account in self.accounts}
+        arns = {
+            root_arn(validate_account(account, f"accounts[{index}]"), key.partition)
+            for index, account in enumerate(self.accounts)
+        }
         for index, arn in enumerate(self.principals):
             validate_principal(arn, f"principals[{index}]")
             partition = arn.split(":")[1]
@@ -117,6 +126,8 @@ def _condition_is(statement: Statement, expected: dict[str, dict[str, str]] | No
 
 
 def _normalize_condition(condition: Mapping[str, Any]) -> object:
+    if not isinstance(condition, Mapping):  # malformed by hand: compared as it is
+        return condition
     out = {}
     for operator, block in condition.items():
         if not isinstance(block, dict):
