@@ -95,7 +95,9 @@ def _line_of(text: str, field: str, value: object = None) -> int | None:
     """Where a field (and, if given, one of its values) is written, for error messages."""
     lines = text.splitlines()
     start = next(
-        (i for i, line in enumerate(lines) if re.match(rf"^\s*{re.escape(field)}\s*=", line)),
+        # field = ..., "field" = ..., field.sub = ... or a [field] table header
+        (i for i, line in enumerate(lines)
+         if re.match(rf"^\s*(\[+\s*)?[\"']?{re.escape(field)}[\"']?\s*[=.\]]", line)),
         None,
     )
     if start is None:
@@ -202,13 +204,15 @@ def parse_profile(text: str, source: str, catalogue: ActionCatalogue) -> Profile
 
     grants = data.get("grants_for_aws_resources", False)
     if not isinstance(grants, bool):
-        raise UserError(f"{where('grants_for_aws_resources')}: must be true or false, got {grants!r}")
+        raise UserError(
+            f"{where('grants_for_aws_resources')}: must be true or false, got {grants!r}"
+        )
     region = data.get("region")
     if region is not None and (not isinstance(region, str) or not REGION_RE.match(region)):
         raise UserError(f"{where('region')}: {region!r} is not an AWS region name")
     description = data.get("description")
     if description is not None and not isinstance(description, str):
-        raise UserError(f"{where('description')}: must be a string")
+        raise UserError(f"{where('description')}: must be a string, got {description!r}")
 
     return Profile(
         keys=tuple(keys),

@@ -64,7 +64,10 @@ def plan_keys(
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(keys)))) as pool:
         texts = list(pool.map(gateway.get_policy, keys))
     return Plan(
-        tuple(plan_key(key, text, request, catalogue) for key, text in zip(keys, texts, strict=True))
+        tuple(
+            plan_key(key, text, request, catalogue)
+            for key, text in zip(keys, texts, strict=True)
+        )
     )
 
 

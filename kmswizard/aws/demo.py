@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import boto3
+import botocore.session
 
 from kmswizard.errors import UserError
 
@@ -37,7 +38,11 @@ def _default_policy(extra: list[dict[str, Any]] | None = None) -> str:
          "Resource": "*"},
     ]
     return json.dumps(
-        {"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": statements + (extra or [])},
+        {
+            "Version": "2012-10-17",
+            "Id": "key-consolepolicy-3",
+            "Statement": statements + (extra or []),
+        },
         indent=4,
     )
 
@@ -117,6 +122,9 @@ def demo_session() -> boto3.session.Session:
     with _lock:
         if _mock is None:
             os.environ["MOTO_ACCOUNT_ID"] = DEMO_ACCOUNT
+            # The demo never uses a named profile (moto itself fails on a missing one).
+            os.environ.pop("AWS_PROFILE", None)
+            os.environ.pop("AWS_DEFAULT_PROFILE", None)
             try:
                 from moto import mock_aws
             except ImportError:
@@ -126,6 +134,11 @@ def demo_session() -> boto3.session.Session:
             _mock = mock_aws()
             _mock.start()
             seed()
+    # An AWS_ENDPOINT_URL (env or config file) would otherwise send the demo's requests to that
+    # endpoint instead of the in-memory KMS.
+    core = botocore.session.Session()
+    core.set_config_variable("ignore_configured_endpoint_urls", True)
     return boto3.session.Session(
-        aws_access_key_id="demo", aws_secret_access_key="demo", region_name=DEMO_REGION
+        aws_access_key_id="demo", aws_secret_access_key="demo", region_name=DEMO_REGION,
+        botocore_session=core,
     )

@@ -175,7 +175,8 @@ class KmsGateway:
             for page in pages:
                 keys.extend(page.get("Keys", []))
         with aws_errors("ListAliases", f"in {region}", self.options.endpoint_url):
-            pages = client.get_paginator("list_aliases").paginate(PaginationConfig={"PageSize": 100})
+            paginator = client.get_paginator("list_aliases")
+            pages = paginator.paginate(PaginationConfig={"PageSize": 100})
             for page in pages:
                 for alias in page.get("Aliases", []):
                     # AWS-reserved aliases with no key yet have no TargetKeyId.
