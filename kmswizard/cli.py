@@ -18,7 +18,7 @@ from kmswizard import __version__
 from kmswizard.errors import UserError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-COMMANDS = ("plan", "apply", "iam-policy", "keys")
+COMMANDS = ("plan", "apply", "iam-policy", "keys", "history", "rollback")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,9 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     apply.add_argument("--json", action="store_true", help="print one JSON object")
+    apply.add_argument("--wait-for-principals", type=float, default=0.0, metavar="SECONDS",
+                       help="when KMS does not yet see a just-created role or user, retry for "
+                       "up to SECONDS (IAM propagation)")
 
     iam = command("iam-policy", "print the IAM policy the external administrator attaches")
     iam.add_argument("profile", type=Path, metavar="PROFILE")
+
+    history = command("history", "list the saved backups of a key's policy")
+    history.add_argument("key", metavar="KEY", help="key ID, key ARN, alias or alias ARN")
+    history.add_argument("--json", action="store_true", help="print JSON")
+
+    rollback = command("rollback", "restore a saved key policy (default: the latest backup)")
+    rollback.add_argument("key", metavar="KEY", help="key ID, key ARN, alias or alias ARN")
+    rollback.add_argument("--to", metavar="BACKUP", help="backup ID (see history) or file")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    rollback.add_argument("--json", action="store_true", help="print one JSON object")
 
     keys = command("keys", "list the KMS keys in the region")
     keys.add_argument("--json", action="store_true", help="print JSON")
@@ -89,9 +103,6 @@ def build_wizard_parser() -> argparse.ArgumentParser:
 def _options(args: argparse.Namespace) -> Any:
     from kmswizard.aws.options import AwsOptions
 
-    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_KMS") or os.environ.get(
-        "AWS_ENDPOINT_URL"
-    )
     if args.demo and (args.endpoint_url or args.aws_profile):
         raise UserError("--demo uses the embedded KMS; it cannot be combined with "
                         "--endpoint-url or --aws-profile")
@@ -100,7 +111,7 @@ def _options(args: argparse.Namespace) -> Any:
     return AwsOptions(
         region=args.region,
         aws_profile=args.aws_profile,
-        endpoint_url=None if args.demo else endpoint,
+        endpoint_url=None if args.demo else args.endpoint_url,
         demo=args.demo,
     )
 
@@ -170,33 +181,76 @@ def _confirm(plan: Any) -> bool:
         return False
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
+def _execute(gateway: Any, plan: Any, args: argparse.Namespace, reason: str) -> int:
+    """Show, confirm and apply a plan: shared by apply and rollback."""
     from kmswizard.workflow import apply_plan
 
-    gateway = _gateway(args)
-    plan = _plan(args, gateway)
+    wait = getattr(args, "wait_for_principals", 0.0)
     if plan.blocked:
         _print_plan(plan, args.json)
         raise UserError(_blocked_message(plan))
     if args.dry_run or not plan.changed:
-        _print_plan(plan, args.json, {"dry_run": args.dry_run, "applied": []})
+        outcomes = apply_plan(gateway, plan, dry_run=True, reason=reason) if args.dry_run else []
+        _print_plan(plan, args.json, {"dry_run": args.dry_run,
+                                      "applied": [o.as_dict() for o in outcomes]})
         _say("dry run: nothing was written" if args.dry_run else "nothing to change")
         return EXIT_CHANGES if plan.changed and args.dry_run else EXIT_OK
     if not args.yes:
-        _print_plan(plan, args.json)
         if not sys.stdin.isatty():
+            _print_plan(plan, args.json)
             raise UserError("refusing to apply without confirmation: not on a terminal; "
                             "review the plan and pass --yes")
+        from kmswizard.report import render_plan
+
+        review = render_plan(plan, _use_color())
+        print(review, file=sys.stderr if args.json else sys.stdout)
         if not _confirm(plan):
             raise UserError("not confirmed; nothing was written")
-    outcomes = apply_plan(gateway, plan, progress=_say)
+    outcomes = apply_plan(gateway, plan, progress=_say, wait_for_principals=wait, reason=reason)
     if args.json:
         _print_plan(plan, True, {"dry_run": False, "applied": [o.as_dict() for o in outcomes]})
     elif args.yes:
         _print_plan(plan, False)
     for outcome in outcomes:
         _say(f"{outcome.status}: {outcome.message}")
+        if outcome.backup:
+            _say(f"    previous policy saved to {outcome.backup}")
     return EXIT_ERROR if any(o.status == "failed" for o in outcomes) else EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    if args.wait_for_principals < 0 or args.wait_for_principals > 900:
+        raise UserError("--wait-for-principals: give 0 to 900 seconds")
+    gateway = _gateway(args)
+    return _execute(gateway, _plan(args, gateway), args, "apply")
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from kmswizard.workflow import key_history
+
+    key, backups = key_history(_gateway(args), args.key)
+    if args.json:
+        print(json.dumps([
+            {"id": b.backup_id, "taken_at": b.taken_at, "caller_arn": b.caller_arn,
+             "reason": b.reason, "path": str(b.path)} for b in backups
+        ], indent=2))
+        return EXIT_OK
+    if not backups:
+        _say(f"no backups of {key.name} yet: kmswizard saves one before every change it applies")
+        return EXIT_OK
+    print(f"Backups of {key.name} ({key.arn}), oldest first:")
+    for backup in backups:
+        print(f"  {backup.backup_id}  {backup.reason:<8}  {backup.caller_arn}  {backup.path}")
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from kmswizard.workflow import plan_rollback
+
+    gateway = _gateway(args)
+    plan, backup = plan_rollback(gateway, args.key, args.to)
+    _say(f"restoring the key policy saved at {backup.taken_at} ({backup.path})")
+    return _execute(gateway, plan, args, "rollback")
 
 
 def cmd_iam_policy(args: argparse.Namespace) -> int:
@@ -230,7 +284,7 @@ def run_wizard(argv: Sequence[str]) -> int:
                    dry_run=args.dry_run)
 
 
-_VALUED = ("--region", "--aws-profile", "--endpoint-url")
+_VALUED = ("--region", "--aws-profile", "--endpoint-url", "--to", "--wait-for-principals")
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -246,7 +300,14 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
-HANDLERS = {"plan": cmd_plan, "apply": cmd_apply, "iam-policy": cmd_iam_policy, "keys": cmd_keys}
+HANDLERS = {
+    "plan": cmd_plan,
+    "apply": cmd_apply,
+    "iam-policy": cmd_iam_policy,
+    "keys": cmd_keys,
+    "history": cmd_history,
+    "rollback": cmd_rollback,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,9 @@ from kmswizard.policy.keyinfo import KeyInfo
 
 
 def state_dir() -> Path:
+    """KMSWIZARD_STATE_DIR if set (the demo sets it), else the XDG state directory."""
+    if os.environ.get("KMSWIZARD_STATE_DIR"):
+        return Path(os.environ["KMSWIZARD_STATE_DIR"])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "kmswizard"
 

@@ -6,18 +6,25 @@ own, so one failed key never stops or corrupts the others.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from kmswizard.aws.catalogue import kms_catalogue
+from kmswizard.aws.errors import AwsError
 from kmswizard.aws.gateway import KmsGateway
 from kmswizard.errors import UserError
+from kmswizard.policy.access import external_access
+from kmswizard.policy.document import parse_policy
 from kmswizard.policy.keyinfo import KeyInfo
-from kmswizard.policy.plan import KeyPlan, Plan, plan_key
+from kmswizard.policy.lockout import lockout_message
+from kmswizard.policy.plan import KeyPlan, Plan, plan_key, plan_restore
 from kmswizard.policy.sharing import ShareRequest
 from kmswizard.profiles import Profile
+from kmswizard.state import Backup, append_audit, find_backup, list_backups, sha256, write_backup
 
 Progress = Callable[[str], None]
 
@@ -63,9 +70,10 @@ def plan_keys(
             )
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(keys)))) as pool:
         texts = list(pool.map(gateway.get_policy, keys))
+    caller = gateway.caller_arn()
     return Plan(
         tuple(
-            plan_key(key, text, request, catalogue)
+            plan_key(key, text, request, catalogue, caller)
             for key, text in zip(keys, texts, strict=True)
         )
     )
@@ -82,38 +90,193 @@ def build_plan(gateway: KmsGateway, profile: Profile, progress: Progress = _quie
 @dataclass(frozen=True)
 class ApplyOutcome:
     key: KeyInfo
-    status: Literal["applied", "unchanged", "failed"]
+    status: Literal["applied", "unchanged", "failed", "dry-run"]
     message: str
+    backup: Path | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"key_arn": self.key.arn, "status": self.status, "message": self.message}
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "key_arn": self.key.arn,
+            "status": self.status,
+            "message": self.message,
+            "backup": str(self.backup) if self.backup else None,
+        }
 
 
-def _apply_one(gateway: KmsGateway, key_plan: KeyPlan) -> ApplyOutcome:
+INVALID_PRINCIPALS = "invalid principals"
+AWS_LOCKOUT = "will not allow you to update the key policy in the future"
+
+
+def _new_principals(key_plan: KeyPlan) -> list[str]:
+    before = {a.principal for a in external_access(key_plan.before, key_plan.key)}
+    return sorted(
+        {a.principal for a in external_access(key_plan.after, key_plan.key)} - before
+    )
+
+
+def _explain_rejection(exc: AwsError, key_plan: KeyPlan, caller: str | None) -> str:
+    """Say what a MalformedPolicyDocumentException most likely means for this change."""
+    name = key_plan.key.name
+    if INVALID_PRINCIPALS in exc.aws_message:
+        new = ", ".join(_new_principals(key_plan)) or "none (so an existing one)"
+        return (
+            f"{name}: KMS rejected the key policy: it names a principal that does not exist, or "
+            f"one created moments ago that KMS cannot see yet. New in this change: {new}. Check "
+            "the ARNs; for a just-created role or user, retry with --wait-for-principals 60. "
+            "Nothing was written"
+        )
+    if AWS_LOCKOUT in exc.aws_message:
+        ours = lockout_message(key_plan.before, key_plan.after, key_plan.key, caller)
+        return f"{name}: refused: " + (
+            ours or "the new key policy would no longer let you manage the key policy "
+            "(kms:PutKeyPolicy)"
+        ) + ". Nothing was written"
+    return f"{name}: {exc}"
+
+
+def _landed(gateway: KmsGateway, key_plan: KeyPlan, exc: AwsError) -> ApplyOutcome:
+    """After a PutKeyPolicy whose outcome is unknown, read the policy back and say which."""
+    key = key_plan.key
+    try:
+        current = parse_policy(gateway.get_policy(key))
+    except UserError as again:
+        return ApplyOutcome(
+            key, "failed",
+            f"{key.name}: outcome unknown: {exc}; reading the policy back failed too ({again}). "
+            "Run kmswizard plan to see where it stands",
+        )
+    if current == key_plan.after:
+        return ApplyOutcome(
+            key, "applied", f"{key.name}: key policy updated (confirmed by reading it back "
+            f"after: {exc})",
+        )
+    if current == key_plan.before:
+        return ApplyOutcome(
+            key, "failed", f"{key.name}: {exc}; reading it back shows nothing was written"
+        )
+    return ApplyOutcome(
+        key, "failed",
+        f"{key.name}: {exc}; the key policy is now neither the old nor the planned one: someone "
+        "else changed it. Run kmswizard plan to see it",
+    )
+
+
+def _put(
+    gateway: KmsGateway, key_plan: KeyPlan, caller: str | None, wait_for_principals: float
+) -> ApplyOutcome:
+    """PutKeyPolicy, retrying 'invalid principals' (IAM propagation) until the deadline."""
+    key = key_plan.key
+    deadline = time.monotonic() + wait_for_principals
+    delay = 2.0
+    while True:
+        try:
+            gateway.put_policy(key, key_plan.after_text)
+            return ApplyOutcome(key, "applied", f"{key.name}: key policy updated")
+        except AwsError as exc:
+            propagating = INVALID_PRINCIPALS in exc.aws_message
+            if propagating and time.monotonic() + delay <= deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 15.0)
+                continue
+            if exc.code == "MalformedPolicyDocumentException":
+                return ApplyOutcome(key, "failed", _explain_rejection(exc, key_plan, caller))
+            if exc.outcome_unknown:
+                return _landed(gateway, key_plan, exc)
+            return ApplyOutcome(key, "failed", f"{key.name}: {exc}")
+
+
+def _apply_one(
+    gateway: KmsGateway,
+    key_plan: KeyPlan,
+    caller: str | None,
+    reason: str,
+    wait_for_principals: float,
+) -> ApplyOutcome:
     key = key_plan.key
     if not key_plan.changed:
         return ApplyOutcome(key, "unchanged", f"{key.name}: no change")
     try:
         current = gateway.get_policy(key)
-        if current != key_plan.before_text:
-            return ApplyOutcome(
-                key, "failed",
-                f"{key.name}: the key policy changed since the plan; nothing written "
-                "(plan again to see the new diff)",
-            )
-        gateway.put_policy(key, key_plan.after_text)
     except UserError as exc:
         return ApplyOutcome(key, "failed", f"{key.name}: {exc}")
-    return ApplyOutcome(key, "applied", f"{key.name}: key policy updated")
+    if current != key_plan.before_text:
+        return ApplyOutcome(
+            key, "failed",
+            f"{key.name}: the key policy changed since the plan; nothing written "
+            "(plan again to see the new diff)",
+        )
+    try:
+        backup = write_backup(key, current, caller or "unknown", reason)
+    except UserError as exc:
+        return ApplyOutcome(key, "failed", f"{key.name}: {exc}")
+    outcome = _put(gateway, key_plan, caller, wait_for_principals)
+    return ApplyOutcome(key, outcome.status, outcome.message, backup.path)
 
 
-def apply_plan(gateway: KmsGateway, plan: Plan, progress: Progress = _quiet) -> list[ApplyOutcome]:
-    """Write every changed key policy. Refuses a plan with errors before writing anything."""
+def _audit(outcome: ApplyOutcome, key_plan: KeyPlan, caller: str | None, reason: str) -> str:
+    """Append the audit line; return a note for the user if it could not be written."""
+    try:
+        append_audit({
+            "caller_arn": caller,
+            "key_arn": key_plan.key.arn,
+            "action": reason,
+            "sha256_before": sha256(key_plan.before_text),
+            "sha256_after": sha256(key_plan.after_text),
+            "result": outcome.status,
+            "message": outcome.message,
+            "backup": str(outcome.backup) if outcome.backup else None,
+        })
+    except UserError as exc:
+        return f" (warning: {exc})"
+    return ""
+
+
+def apply_plan(
+    gateway: KmsGateway,
+    plan: Plan,
+    progress: Progress = _quiet,
+    *,
+    dry_run: bool = False,
+    wait_for_principals: float = 0.0,
+    reason: str = "apply",
+) -> list[ApplyOutcome]:
+    """Write every changed key policy, each after a fresh read (the concurrency guard) and a
+    durable backup; every key is audited. Refuses a plan with errors before writing anything.
+    With ``dry_run`` nothing is written, and the audit log says so."""
     if plan.blocked:
         errors = [f.message for k in plan.keys for f in k.findings if f.severity == "error"]
         raise UserError(f"the plan has errors, nothing was applied: {errors[0]}")
+    caller = gateway.caller_arn()
     outcomes = []
     for key_plan in plan.keys:
-        progress(f"applying {key_plan.key.name}")
-        outcomes.append(_apply_one(gateway, key_plan))
+        if dry_run:
+            outcome = ApplyOutcome(
+                key_plan.key, "dry-run" if key_plan.changed else "unchanged",
+                f"{key_plan.key.name}: " + ("would be updated (dry run)" if key_plan.changed
+                                            else "no change"),
+            )
+        else:
+            progress(f"applying {key_plan.key.name}")
+            outcome = _apply_one(gateway, key_plan, caller, reason, wait_for_principals)
+        note = _audit(outcome, key_plan, caller, reason + (" (dry run)" if dry_run else ""))
+        outcomes.append(
+            ApplyOutcome(outcome.key, outcome.status, outcome.message + note, outcome.backup)
+        )
     return outcomes
+
+
+def key_history(
+    gateway: KmsGateway, ref: str, region: str | None = None
+) -> tuple[KeyInfo, list[Backup]]:
+    key = gateway.describe_key(ref, region)
+    return key, list_backups(key)
+
+
+def plan_rollback(
+    gateway: KmsGateway, ref: str, backup_id: str | None, region: str | None = None
+) -> tuple[Plan, Backup]:
+    """Plan restoring a backup (default: the latest) through the same checks as any change."""
+    key = gateway.describe_key(ref, region)
+    backup = find_backup(key, backup_id)
+    text = gateway.get_policy(key)
+    return Plan((plan_restore(key, text, backup.policy, gateway.caller_arn()),)), backup

@@ -5,7 +5,8 @@
   (moto's state is reset first, so every test starts with no keys);
 * ``kms``: a boto3 KMS client on the server, to create keys and read policies back;
 * ``run_cli``: run the installed ``kmswizard`` console script in a subprocess;
-* ``aws_managed_key``: make an AWS managed key (moto cannot create one through the API).
+* ``aws_managed_key``: make an AWS managed key (moto cannot create one through the API);
+* ``private_state_dir`` (automatic): backups and the audit log go to a temporary folder.
 
 The server runs in this process, so moto's backends (``moto.kms.models.kms_backends``) are the
 server's. Its account is 123456789012 unless MOTO_ACCOUNT_ID is set in this process (the embedded
@@ -67,8 +68,7 @@ def aws_env(moto_endpoint: str, tmp_path: Path) -> dict[str, str]:
     other AWS_* variable and no KMSWIZARD_DEBUG."""
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.pop("KMSWIZARD_DEBUG", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KMSWIZARD_"))}
     env.update(
         AWS_ENDPOINT_URL=moto_endpoint,
         AWS_ACCESS_KEY_ID="testing",
@@ -76,8 +76,19 @@ def aws_env(moto_endpoint: str, tmp_path: Path) -> dict[str, str]:
         AWS_DEFAULT_REGION=MOTO_REGION,
         NO_COLOR="1",
         HOME=str(home),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
     )
     return env
+
+
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Backups and the audit log of in-process tests go to a temporary folder, never to the
+    home of whoever runs the tests."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("KMSWIZARD_STATE_DIR", raising=False)
+    return state / "kmswizard"
 
 
 @pytest.fixture(scope="session")

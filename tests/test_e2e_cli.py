@@ -288,11 +288,15 @@ def test_plan_and_apply_json_structure(
     applied = json.loads(apply.stdout)
     assert {"changed", "keys", "iam_policy"} <= set(applied)
     assert {k: applied[k] for k in ("changed", "keys", "iam_policy")} == data
+    backup = Path(applied["applied"][0].pop("backup"))
     assert applied["applied"] == [
         {"key_arn": meta["Arn"], "status": "applied",
          "message": "alias/orders: key policy updated"}
     ]
     assert policy_of(kms, meta["KeyId"]) == key["after"]
+    # The policy that was replaced is saved under the user's state directory.
+    assert backup.is_relative_to(aws_env["XDG_STATE_HOME"])
+    assert json.loads(json.loads(backup.read_text())["policy"]) == original
 
 
 # --- several keys, several key types ----------------------------------------------------------

@@ -294,8 +294,10 @@ def test_apply_refuses_a_key_whose_policy_changed_since_the_plan(
     assert "changed since the plan" in outcome.message
     assert outcome.message.startswith("alias/orders: ")
     assert policy_text(kms, meta["KeyId"]) == changed
+    # Refused before the backup step: nothing to restore, since nothing was written.
     assert outcome.as_dict() == {
-        "key_arn": meta["Arn"], "status": "failed", "message": outcome.message}
+        "key_arn": meta["Arn"], "status": "failed", "message": outcome.message,
+        "backup": None}
 
 
 def test_one_failing_key_does_not_stop_the_others(kms: Any, gateway: KmsGateway) -> None:

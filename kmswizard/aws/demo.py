@@ -14,6 +14,7 @@ import boto3
 import botocore.session
 
 from kmswizard.errors import UserError
+from kmswizard.state import state_dir
 
 DEMO_ACCOUNT = "111122223333"
 DEMO_REGION = "us-west-2"
@@ -122,6 +123,8 @@ def demo_session() -> boto3.session.Session:
     with _lock:
         if _mock is None:
             os.environ["MOTO_ACCOUNT_ID"] = DEMO_ACCOUNT
+            # Keep the demo's backups and audit log apart from those of real accounts.
+            os.environ["KMSWIZARD_STATE_DIR"] = str(state_dir() / "demo")
             # The demo never uses a named profile (moto itself fails on a missing one).
             os.environ.pop("AWS_PROFILE", None)
             os.environ.pop("AWS_DEFAULT_PROFILE", None)

@@ -25,6 +25,24 @@ _CODES = {
 }
 
 
+class AwsError(UserError):
+    """An AWS call failed. ``code`` is the AWS error code, or for transport failures
+    ``ReadTimeout`` / ``ConnectionClosed`` / ``EndpointConnection`` (the call's outcome may be
+    unknown for the first two)."""
+
+    def __init__(self, message: str, code: str, aws_message: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.aws_message = aws_message
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """The request may have reached AWS and been carried out."""
+        return self.code in ("ReadTimeout", "ConnectionClosed") or self.code.startswith(
+            ("InternalFailure", "KMSInternal", "ServiceUnavailable", "DependencyTimeout", "5")
+        )
+
+
 def describe_client_error(exc: bx.ClientError, operation: str, target: str) -> str:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", "Unknown"))
@@ -40,7 +58,14 @@ def aws_errors(operation: str, target: str, endpoint: str | None = None) -> Iter
     try:
         yield
     except bx.ClientError as exc:
-        raise UserError(describe_client_error(exc, operation, target)) from None
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status and int(status) >= 500 and code in ("Unknown", ""):
+            code = str(status)
+        raise AwsError(
+            describe_client_error(exc, operation, target), code, str(error.get("Message", ""))
+        ) from None
     except (bx.NoCredentialsError, bx.PartialCredentialsError):
         raise UserError(
             "no AWS credentials found: configure them (aws configure, AWS_PROFILE or "
@@ -56,10 +81,14 @@ def aws_errors(operation: str, target: str, endpoint: str | None = None) -> Iter
         raise UserError("the AWS SSO session has expired: run aws sso login") from None
     except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:
         where = endpoint or getattr(exc, "kwargs", {}).get("endpoint_url", "the KMS endpoint")
-        raise UserError(f"{operation} {target}: cannot reach {where}") from None
+        raise AwsError(
+            f"{operation} {target}: cannot reach {where}", "EndpointConnection"
+        ) from None
     except bx.ReadTimeoutError:
-        raise UserError(f"{operation} {target}: KMS did not answer in time") from None
-    except bx.ConnectionClosedError:
-        raise UserError(f"{operation} {target}: the connection was dropped") from None
+        raise AwsError(f"{operation} {target}: KMS did not answer in time", "ReadTimeout") from None
+    except (bx.ConnectionClosedError, bx.ResponseStreamingError):
+        raise AwsError(
+            f"{operation} {target}: the connection was dropped", "ConnectionClosed"
+        ) from None
     except bx.BotoCoreError as exc:
         raise UserError(f"{operation} {target}: {exc}") from None

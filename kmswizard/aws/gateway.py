@@ -6,6 +6,7 @@ resolved with DescribeKey first, as real AWS requires.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +23,17 @@ from kmswizard.policy.keyinfo import KeyInfo
 from kmswizard.policy.keyrefs import region_of_ref, validate_key_ref
 
 POLICY_NAME = "default"
-CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 6},
-    connect_timeout=5,
-    read_timeout=30,
-    max_pool_connections=32,
-)
+
+
+def client_config() -> Config:
+    """Adaptive retries absorb throttling; AWS_MAX_ATTEMPTS and KMSWIZARD_READ_TIMEOUT
+    (seconds) tune them, e.g. for a slow endpoint or for tests."""
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", 6))},
+        connect_timeout=5,
+        read_timeout=float(os.environ.get("KMSWIZARD_READ_TIMEOUT", 30)),
+        max_pool_connections=32,
+    )
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class KeySummary:
 
 def key_info_from_metadata(meta: dict[str, Any], aliases: Iterable[str]) -> KeyInfo:
     spec = meta.get("KeySpec") or meta.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    multi_region = meta.get("MultiRegionConfiguration") or {}
     return KeyInfo(
         arn=meta["Arn"],
         key_id=meta["KeyId"],
@@ -55,7 +62,10 @@ def key_info_from_metadata(meta: dict[str, Any], aliases: Iterable[str]) -> KeyI
         manager=meta.get("KeyManager", "CUSTOMER"),
         description=meta.get("Description", "") or "",
         aliases=tuple(aliases),
-        multi_region=(meta.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType"),
+        multi_region=multi_region.get("MultiRegionKeyType"),
+        replicas=tuple(r["Arn"] for r in multi_region.get("ReplicaKeys", []))
+        if multi_region.get("MultiRegionKeyType") == "PRIMARY"
+        else (),
     )
 
 
@@ -67,6 +77,8 @@ class KmsGateway:
         self._lock = threading.Lock()
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
+        self._caller: str | None = None
+        self._caller_asked = False
 
     def _boto_session(self) -> boto3.session.Session:
         if self._session is None:
@@ -95,31 +107,56 @@ class KmsGateway:
         region = region or self.region
         with self._lock:
             if region not in self._clients:
-                with aws_errors("connecting to KMS in", region, self.options.endpoint_url):
+                with aws_errors("connecting to KMS in", region, self.endpoint_label):
                     self._clients[region] = self._boto_session().client(
                         "kms",
                         region_name=region,
                         endpoint_url=None if self.options.demo else self.options.endpoint_url,
-                        config=CLIENT_CONFIG,
+                        config=client_config(),
                     )
             return self._clients[region]
 
     def _call(self, region: str | None, operation: str, target: str, **kwargs: Any) -> Any:
         client = self.client(region)
         method = getattr(client, _snake(operation))
-        with aws_errors(operation, target, self.options.endpoint_url):
+        with aws_errors(operation, target, self.endpoint_label):
             return method(**kwargs)
 
-    def caller_arn(self) -> str:
-        session = self._boto_session()
-        with aws_errors("GetCallerIdentity", "", self.options.endpoint_url):
-            sts = session.client(
-                "sts",
-                region_name=self.region,
-                endpoint_url=None if self.options.demo else self.options.endpoint_url,
-                config=CLIENT_CONFIG,
-            )
-            return str(sts.get_caller_identity()["Arn"])
+    def caller_arn(self) -> str | None:
+        """Who is calling (STS GetCallerIdentity), once per gateway; None if STS cannot say.
+
+        Used for the lockout check and the audit log, neither of which needs it to be safe:
+        the lockout check always protects the key's own account.
+        """
+        with self._lock:
+            if not self._caller_asked:
+                self._caller = self._ask_caller()
+                self._caller_asked = True
+            return self._caller
+
+    def _ask_caller(self) -> str | None:
+        try:
+            with aws_errors("GetCallerIdentity", "", self.endpoint_label):
+                sts = self._boto_session().client(
+                    "sts",
+                    region_name=self.region,
+                    endpoint_url=None if self.options.demo else self.options.endpoint_url,
+                    config=client_config(),
+                )
+                return str(sts.get_caller_identity()["Arn"])
+        except UserError:
+            return None
+
+    @property
+    def endpoint_label(self) -> str | None:
+        """The endpoint to name in error messages (boto3 itself reads the environment)."""
+        if self.options.demo:
+            return None
+        return (
+            self.options.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_KMS")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
 
     def describe_key(self, ref: str, region: str | None = None) -> KeyInfo:
         """Resolve any key reference to a KeyInfo with its ARN, spec, state and aliases."""
@@ -141,7 +178,7 @@ class KmsGateway:
     def aliases_of(self, key_id: str, region: str) -> tuple[str, ...]:
         found: list[str] = []
         client = self.client(region)
-        with aws_errors("ListAliases", key_id, self.options.endpoint_url):
+        with aws_errors("ListAliases", key_id, self.endpoint_label):
             for page in client.get_paginator("list_aliases").paginate(KeyId=key_id):
                 found.extend(a["AliasName"] for a in page.get("Aliases", []))
         return tuple(sorted(found))
@@ -170,11 +207,11 @@ class KmsGateway:
         client = self.client(region)
         keys: list[dict[str, str]] = []
         aliases: dict[str, list[str]] = {}
-        with aws_errors("ListKeys", f"in {region}", self.options.endpoint_url):
+        with aws_errors("ListKeys", f"in {region}", self.endpoint_label):
             pages = client.get_paginator("list_keys").paginate(PaginationConfig={"PageSize": 1000})
             for page in pages:
                 keys.extend(page.get("Keys", []))
-        with aws_errors("ListAliases", f"in {region}", self.options.endpoint_url):
+        with aws_errors("ListAliases", f"in {region}", self.endpoint_label):
             paginator = client.get_paginator("list_aliases")
             pages = paginator.paginate(PaginationConfig={"PageSize": 100})
             for page in pages:

@@ -68,14 +68,18 @@ def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def aws_principals(statement: Statement) -> list[str]:
-    """The ``Principal.AWS`` values of a statement (``"*"`` for a bare ``"Principal": "*"``)."""
-    principal = statement.get("Principal")
+def aws_values(principal: Any) -> list[str]:
+    """The ``AWS`` values of a Principal or NotPrincipal (``"*"`` for a bare ``"*"``)."""
     if principal == "*":
         return ["*"]
     if isinstance(principal, dict):
         return [str(v) for v in as_list(principal.get("AWS"))]
     return []
+
+
+def aws_principals(statement: Statement) -> list[str]:
+    """The ``Principal.AWS`` values of a statement (``"*"`` for a bare ``"Principal": "*"``)."""
+    return aws_values(statement.get("Principal"))
 
 
 def statement_label(statement: Statement, index: int) -> str:

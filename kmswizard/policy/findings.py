@@ -27,7 +27,8 @@ from kmswizard.policy.document import (
     statements,
 )
 from kmswizard.policy.keyinfo import KeyInfo
-from kmswizard.policy.principals import Principal
+from kmswizard.policy.lockout import lockout_message
+from kmswizard.policy.principals import UNIQUE_ID_RE, Principal
 from kmswizard.policy.sharing import MANAGED_SIDS, SharingResult, is_managed
 
 Severity = Literal["error", "warning", "info"]
@@ -93,6 +94,93 @@ def _action_findings(
     return found
 
 
+def _sort(found: list[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(found, key=lambda f: SEVERITY_ORDER[f.severity]))
+
+
+def _pending_deletion(key: KeyInfo) -> Finding:
+    return Finding(
+        "error", "pending-deletion",
+        f"{key.name} is pending deletion: refusing to grant new access to a key that is about "
+        "to be deleted (cancel the deletion first; removing access is allowed)",
+    )
+
+
+def policy_findings(
+    key: KeyInfo,
+    before: Policy,
+    after: Policy,
+    caller_arn: str | None,
+    wanted_values: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """Findings about any new key policy, however it was made (sharing or rollback)."""
+    found: list[Finding] = []
+    if key.state == "Disabled":
+        found.append(Finding(
+            "warning", "key-disabled",
+            f"{key.name} is disabled: external principals cannot use it until it is enabled",
+        ))
+    if key.state not in ("Enabled", "Disabled", "PendingDeletion"):
+        found.append(Finding("warning", "key-state", f"{key.name} is in state {key.state}"))
+    for access in external_access(after, key):
+        if access.managed:
+            continue
+        if access.principal == "*":
+            if not access.conditional:
+                found.append(Finding(
+                    "warning", "wildcard-principal",
+                    f"{access.statement_label} allows everyone (Principal \"*\") with no "
+                    "condition; kmswizard leaves it as it is, but review it",
+                ))
+            continue
+        if access.principal not in wanted_values:
+            origin = " (added by the AWS console)" if access.console else ""
+            found.append(Finding(
+                "info", "unmanaged-access",
+                f"{access.principal} has access through {access.statement_label}{origin}, which "
+                "kmswizard does not manage or change",
+            ))
+    for index, statement in enumerate(statements(after)):
+        for value in aws_principals(statement):
+            if UNIQUE_ID_RE.match(value):
+                found.append(Finding(
+                    "warning", "deleted-principal",
+                    f"a principal in {statement_label(statement, index)} was deleted: AWS shows "
+                    f"it as its unique ID {value}; kmswizard keeps it unchanged",
+                ))
+    if key.replicas:
+        found.append(Finding(
+            "info", "replicas",
+            f"{key.name} is a multi-Region primary key; each replica has its own key policy, "
+            f"not changed by this plan: {', '.join(key.replicas)} (list their ARNs under keys "
+            "to share them too)",
+        ))
+    lockout = lockout_message(before, after, key, caller_arn)
+    if lockout:
+        found.append(Finding("error", "lockout", lockout))
+    size = size_bytes(after)
+    if size > MAX_POLICY_BYTES:
+        found.append(Finding(
+            "error", "policy-too-large",
+            f"the new key policy of {key.name} would be {size:,} bytes; KMS allows "
+            f"{MAX_POLICY_BYTES:,}",
+        ))
+    return found
+
+
+def restore_findings(
+    key: KeyInfo, before: Policy, after: Policy, caller_arn: str | None
+) -> tuple[Finding, ...]:
+    """Findings for putting back an earlier policy (rollback)."""
+    found = policy_findings(key, before, after, caller_arn)
+    earlier = {a.principal for a in external_access(before, key)}
+    if key.state == "PendingDeletion" and any(
+        a.principal not in earlier for a in external_access(after, key)
+    ):
+        found.append(_pending_deletion(key))
+    return _sort(found)
+
+
 def findings_for(
     key: KeyInfo,
     before: Policy,
@@ -101,8 +189,9 @@ def findings_for(
     actions: Sequence[str],
     result: SharingResult,
     catalogue: ActionCatalogue,
+    caller_arn: str | None = None,
 ) -> tuple[Finding, ...]:
-    """All findings for one key's planned change, most severe first."""
+    """All findings for one key's planned sharing change, most severe first."""
     found: list[Finding] = []
     if any(p.account == key.account for p in wanted):
         own = next(p for p in wanted if p.account == key.account)
@@ -122,18 +211,7 @@ def findings_for(
             ))
     new_access = _grant_pairs(after, catalogue) - _grant_pairs(before, catalogue)
     if new_access and key.state == "PendingDeletion":
-        found.append(Finding(
-            "error", "pending-deletion",
-            f"{key.name} is pending deletion: refusing to grant new access to a key that is about "
-            "to be deleted (cancel the deletion first; removing access is allowed)",
-        ))
-    if key.state == "Disabled":
-        found.append(Finding(
-            "warning", "key-disabled",
-            f"{key.name} is disabled: external principals cannot use it until it is enabled",
-        ))
-    if key.state not in ("Enabled", "Disabled", "PendingDeletion"):
-        found.append(Finding("warning", "key-state", f"{key.name} is in state {key.state}"))
+        found.append(_pending_deletion(key))
     for cover in result.coverage:
         what = "grants for AWS resources" if cover.what == "grants" else "the requested actions"
         found.append(Finding(
@@ -147,32 +225,6 @@ def findings_for(
             f"the key policy had {result.duplicate_managed} extra statement(s) with a kmswizard "
             "Sid; they are merged into one",
         ))
-    wanted_values = {p.arn for p in wanted} | {p.account for p in wanted if p.is_account}
-    for access in external_access(after, key):
-        if access.managed:
-            continue
-        if access.principal == "*":
-            if not access.conditional:
-                found.append(Finding(
-                    "warning", "wildcard-principal",
-                    f"{access.statement_label} allows everyone (Principal \"*\") with no "
-                    "condition; kmswizard leaves it as it is, but review it",
-                ))
-            continue
-        if access.principal not in wanted_values:
-            origin = " (added by the AWS console)" if access.console else ""
-            found.append(Finding(
-                "info", "unmanaged-access",
-                f"{access.principal} has access through {access.statement_label}{origin}, which "
-                "kmswizard does not manage or change",
-            ))
-    size = size_bytes(after)
-    if size > MAX_POLICY_BYTES:
-        found.append(Finding(
-            "error", "policy-too-large",
-            f"the new key policy of {key.name} would be {size:,} bytes; KMS allows "
-            f"{MAX_POLICY_BYTES:,}",
-        ))
-    found.sort(key=lambda f: SEVERITY_ORDER[f.severity])
-    return tuple(found)
-
+    wanted_values = frozenset({p.arn for p in wanted} | {p.account for p in wanted if p.is_account})
+    found.extend(policy_findings(key, before, after, caller_arn, wanted_values))
+    return _sort(found)

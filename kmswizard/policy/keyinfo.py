@@ -16,6 +16,7 @@ class KeyInfo:
     description: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
     multi_region: str | None = None  # "PRIMARY", "REPLICA" or None
+    replicas: tuple[str, ...] = ()  # replica key ARNs of a multi-Region primary key
 
     @property
     def account(self) -> str:

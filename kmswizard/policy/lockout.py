@@ -13,6 +13,7 @@ from kmswizard.policy.document import (
     Statement,
     as_list,
     aws_principals,
+    aws_values,
     statement_label,
     statements,
 )
@@ -35,8 +36,8 @@ def _names_principal(value: str, who: str) -> bool:
 
 def _matches(statement: Statement, who: str, key: KeyInfo) -> bool:
     if "NotPrincipal" in statement:
-        excluded = as_list((statement.get("NotPrincipal") or {}).get("AWS"))
-        principal_ok = not any(_names_principal(str(v), who) for v in excluded)
+        excluded = aws_values(statement["NotPrincipal"])
+        principal_ok = not any(_names_principal(v, who) for v in excluded)
     else:
         principal_ok = any(_names_principal(v, who) for v in aws_principals(statement))
     if "Action" in statement:

@@ -13,7 +13,7 @@ from kmswizard.errors import UserError
 from kmswizard.policy.actions import ActionCatalogue, default_actions
 from kmswizard.policy.diff import policy_diff
 from kmswizard.policy.document import Policy, parse_policy, render
-from kmswizard.policy.findings import Finding, findings_for
+from kmswizard.policy.findings import Finding, findings_for, restore_findings
 from kmswizard.policy.iam import build_iam_policy
 from kmswizard.policy.keyinfo import KeyInfo
 from kmswizard.policy.sharing import ShareRequest, apply_sharing
@@ -29,6 +29,7 @@ class KeyPlan:
     actions: tuple[str, ...]
     grants: bool
     findings: tuple[Finding, ...]
+    restore_text: str | None = None  # a rollback writes the saved policy back byte for byte
 
     @property
     def changed(self) -> bool:
@@ -40,7 +41,7 @@ class KeyPlan:
 
     @cached_property
     def after_text(self) -> str:
-        return render(self.after)
+        return self.restore_text if self.restore_text is not None else render(self.after)
 
     def diff(self) -> list[str]:
         return policy_diff(self.before, self.after, self.key.name)
@@ -82,7 +83,11 @@ class Plan:
 
 
 def plan_key(
-    key: KeyInfo, policy_text: str, request: ShareRequest, catalogue: ActionCatalogue
+    key: KeyInfo,
+    policy_text: str,
+    request: ShareRequest,
+    catalogue: ActionCatalogue,
+    caller_arn: str | None = None,
 ) -> KeyPlan:
     """Plan one key: pure, so the same inputs always give the same plan."""
     if key.manager == "AWS":
@@ -100,7 +105,9 @@ def plan_key(
     result = apply_sharing(
         before, key, wanted, actions, request.grants_for_aws_resources, catalogue
     )
-    findings = findings_for(key, before, result.after, wanted, actions, result, catalogue)
+    findings = findings_for(
+        key, before, result.after, wanted, actions, result, catalogue, caller_arn
+    )
     return KeyPlan(
         key=key,
         before_text=policy_text,
@@ -112,3 +119,22 @@ def plan_key(
         findings=findings,
     )
 
+
+
+def plan_restore(
+    key: KeyInfo, policy_text: str, saved_text: str, caller_arn: str | None = None
+) -> KeyPlan:
+    """Plan putting an earlier key policy back (rollback), checked like any other change."""
+    before = parse_policy(policy_text, f"the key policy of {key.arn}")
+    after = parse_policy(saved_text, f"the saved key policy of {key.arn}")
+    return KeyPlan(
+        key=key,
+        before_text=policy_text,
+        before=before,
+        after=after,
+        principals=(),
+        actions=(),
+        grants=False,
+        findings=restore_findings(key, before, after, caller_arn),
+        restore_text=saved_text,
+    )
