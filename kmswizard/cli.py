@@ -18,7 +18,7 @@ from kmswizard import __version__
 from kmswizard.errors import UserError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-COMMANDS = ("plan", "apply", "iam-policy", "keys", "history", "rollback")
+COMMANDS = ("plan", "apply", "iam-policy", "keys", "history", "rollback", "check", "handoff")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,6 +75,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     iam = command("iam-policy", "print the IAM policy the external administrator attaches")
     iam.add_argument("profile", type=Path, metavar="PROFILE")
+
+    check = command("check", "show what an external principal can really do with a key "
+                    "(key policy and IAM policy together); exit 0 when every checked action is "
+                    "allowed, 2 otherwise")
+    source = check.add_mutually_exclusive_group(required=True)
+    source.add_argument("--key", metavar="KEY", help="read the key policy of this key from AWS")
+    source.add_argument("--key-policy", metavar="FILE", type=Path,
+                        help="a key policy JSON file (offline; give the key's ARN with --key-arn)")
+    check.add_argument("--key-arn", metavar="ARN", help="the key's ARN, with --key-policy")
+    check.add_argument("--principal", metavar="ARN", required=True,
+                       help="the external role or user ARN to check")
+    check.add_argument("--iam-policy", metavar="FILE", type=Path, action="append", default=[],
+                       help="an IAM policy attached to the principal (repeatable)")
+    check.add_argument("--action", metavar="ACTION", action="append", default=[],
+                       help="check these actions (repeatable; default: those the IAM policies "
+                       "list, else those the key policy grants)")
+    check.add_argument("--context", metavar="KEY=VALUE", action="append", default=[],
+                       help="a request context value for conditions, e.g. "
+                       "kms:GrantIsForAWSResource=true (repeatable)")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+
+    handoff = command("handoff", "write the bundle the external account's administrator needs")
+    handoff.add_argument("profile", type=Path, metavar="PROFILE")
+    handoff.add_argument("--out", type=Path, metavar="DIR", required=True,
+                         help="folder to write into (created if needed)")
 
     history = command("history", "list the saved backups of a key's policy")
     history.add_argument("key", metavar="KEY", help="key ID, key ARN, alias or alias ARN")
@@ -225,6 +250,73 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return _execute(gateway, _plan(args, gateway), args, "apply")
 
 
+def _read_policy_file(path: Path) -> Any:
+    from kmswizard.policy.document import parse_policy
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    return parse_policy(text, str(path))
+
+
+def _context(pairs: Sequence[str]) -> dict[str, list[str]] | None:
+    context: dict[str, list[str]] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--context {pair!r}: expected KEY=VALUE, e.g. "
+                            "kms:GrantIsForAWSResource=true")
+        context.setdefault(name.strip().lower(), []).append(value)
+    return context or None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kmswizard.aws.catalogue import kms_catalogue
+    from kmswizard.policy.check import check_access
+    from kmswizard.policy.keyrefs import KEY_ARN_RE
+    from kmswizard.policy.principals import validate_principal
+    from kmswizard.report import render_check
+
+    validate_principal(args.principal, "--principal")
+    catalogue = kms_catalogue()
+    actions = [catalogue.canonical(a) for a in args.action]
+    iam = [_read_policy_file(p) for p in args.iam_policy] or None
+    context = _context(args.context)
+    if args.key_policy:
+        if not args.key_arn or not KEY_ARN_RE.match(args.key_arn):
+            raise UserError("--key-policy needs --key-arn with the key's ARN "
+                            "(arn:aws:kms:REGION:ACCOUNT:key/KEY-ID)")
+        key_policy, key_arn = _read_policy_file(args.key_policy), args.key_arn
+    else:
+        from kmswizard.policy.document import parse_policy
+
+        gateway = _gateway(args)
+        key = gateway.describe_key(args.key)
+        key_arn = key.arn
+        key_policy = parse_policy(gateway.get_policy(key), f"the key policy of {key.arn}")
+    result = check_access(key_policy, key_arn, args.principal, iam, catalogue, actions, context)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print(render_check(result))
+    return EXIT_OK if result.complete else EXIT_CHANGES
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from kmswizard.handoff import write_handoff
+
+    gateway = _gateway(args)
+    plan = _plan(args, gateway)
+    files = write_handoff(plan, args.out)
+    if plan.changed:
+        _say("note: the key policy changes in this profile are not applied yet: run "
+             f"kmswizard apply {args.profile} before the external administrator starts")
+    for path in files:
+        print(path)
+    return EXIT_OK
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from kmswizard.workflow import key_history
 
@@ -284,7 +376,10 @@ def run_wizard(argv: Sequence[str]) -> int:
                    dry_run=args.dry_run)
 
 
-_VALUED = ("--region", "--aws-profile", "--endpoint-url", "--to", "--wait-for-principals")
+_VALUED = (
+    "--region", "--aws-profile", "--endpoint-url", "--to", "--wait-for-principals", "--key",
+    "--key-policy", "--key-arn", "--principal", "--iam-policy", "--action", "--context", "--out",
+)
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -306,6 +401,8 @@ HANDLERS = {
     "iam-policy": cmd_iam_policy,
     "keys": cmd_keys,
     "history": cmd_history,
+    "check": cmd_check,
+    "handoff": cmd_handoff,
     "rollback": cmd_rollback,
 }
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from kmswizard.policy.actions import key_type_label
+from kmswizard.policy.check import AccessCheck
 from kmswizard.policy.diff import colorize
 from kmswizard.policy.keyinfo import KeyInfo
 from kmswizard.policy.plan import KeyPlan, Plan
@@ -76,3 +77,32 @@ def render_keys(keys: Sequence[KeyInfo]) -> str:
         + "  " + row[-1]
         for row in [header, *rows]
     )
+
+
+_RESULT_MARK = {
+    "allowed": "allowed",
+    "denied": "DENIED",
+    "not granted by key policy": "no: key policy",
+    "not granted by IAM policy": "no: IAM policy",
+    "conditional": "conditional",
+}
+
+
+def render_check(check: AccessCheck) -> str:
+    """The action-by-result matrix, then the findings."""
+    side = "key policy and IAM policy" if check.iam_given else "key policy only"
+    lines = [f"Principal {check.principal}", f"Key       {check.key_arn}", f"Judged    {side}", ""]
+    width = max([len(v.action) for v in check.verdicts] + [6])
+    lines.append(f"{'ACTION'.ljust(width)}  {'RESULT'.ljust(15)}  WHY")
+    for verdict in check.verdicts:
+        lines.append(
+            f"{verdict.action.ljust(width)}  {_RESULT_MARK[verdict.result].ljust(15)}  "
+            f"{verdict.explanation}"
+        )
+    if not check.verdicts:
+        lines.append("(no action to check)")
+    if check.findings:
+        lines.append("")
+    for finding in check.findings:
+        lines.append(f"{_MARK[finding.severity]} {finding.code}: {finding.message}")
+    return "\n".join(lines)
