@@ -63,12 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan = command("plan", "show what apply would change (exit 2 when changes are pending)")
     plan.add_argument("profile", type=Path, metavar="PROFILE")
     plan.add_argument("--json", action="store_true", help="print one JSON object")
+    plan.add_argument("--concurrency", type=int, metavar="N",
+                      help="keys read in parallel (default 10)")
 
     apply = command("apply", "apply a profile to the key policies with PutKeyPolicy")
     apply.add_argument("profile", type=Path, metavar="PROFILE")
     apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     apply.add_argument("--json", action="store_true", help="print one JSON object")
+    apply.add_argument("--concurrency", type=int, metavar="N",
+                       help="keys read and written in parallel (default 10; PutKeyPolicy is "
+                       "kept within KMS's 15 requests per second)")
     apply.add_argument("--wait-for-principals", type=float, default=0.0, metavar="SECONDS",
                        help="when KMS does not yet see a just-created role or user, retry for "
                        "up to SECONDS (IAM propagation)")
@@ -166,11 +171,36 @@ def _gateway(args: argparse.Namespace) -> Any:
     return KmsGateway(options)
 
 
+class _ProgressBar:
+    """A one-line progress bar on a terminal's stderr; silent when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total < 2:
+            return
+        filled = round(24 * done / total)
+        sys.stderr.write(f"\r{stage:<22} [{'#' * filled}{'.' * (24 - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _concurrency(args: argparse.Namespace) -> int:
+    from kmswizard.workflow import DEFAULT_CONCURRENCY
+
+    value = getattr(args, "concurrency", None) or DEFAULT_CONCURRENCY
+    if not 1 <= value <= 64:
+        raise UserError(f"--concurrency {value}: give 1 to 64")
+    return int(value)
+
+
 def _plan(args: argparse.Namespace, gateway: Any) -> Any:
     from kmswizard.workflow import build_plan
 
     profile = _load(args.profile)
-    return build_plan(gateway, profile)
+    return build_plan(gateway, profile, _ProgressBar(), _concurrency(args))
 
 
 def _print_plan(plan: Any, as_json: bool, extra: dict[str, Any] | None = None) -> None:
@@ -231,7 +261,8 @@ def _execute(gateway: Any, plan: Any, args: argparse.Namespace, reason: str) -> 
         print(review, file=sys.stderr if args.json else sys.stdout)
         if not _confirm(plan):
             raise UserError("not confirmed; nothing was written")
-    outcomes = apply_plan(gateway, plan, progress=_say, wait_for_principals=wait, reason=reason)
+    outcomes = apply_plan(gateway, plan, progress=_ProgressBar(), wait_for_principals=wait,
+                          reason=reason, concurrency=_concurrency(args))
     if args.json:
         _print_plan(plan, True, {"dry_run": False, "applied": [o.as_dict() for o in outcomes]})
     elif args.yes:
@@ -379,6 +410,7 @@ def run_wizard(argv: Sequence[str]) -> int:
 _VALUED = (
     "--region", "--aws-profile", "--endpoint-url", "--to", "--wait-for-principals", "--key",
     "--key-policy", "--key-arn", "--principal", "--iam-policy", "--action", "--context", "--out",
+    "--concurrency",
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,13 +115,17 @@ def find_backup(key: KeyInfo, wanted: str | None) -> Backup:
     raise UserError(f"--to {wanted!r}: no such backup of {key.name} (see kmswizard history)")
 
 
+_audit_lock = threading.Lock()
+
+
 def append_audit(entry: dict[str, Any]) -> None:
-    """One JSON line per apply or dry run, flushed to disk before returning."""
+    """One JSON line per apply or dry run, flushed to disk before returning (thread-safe:
+    keys are applied in parallel)."""
     path = state_dir() / "audit.log"
     line = json.dumps({"time": _now().isoformat(), **entry}, ensure_ascii=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as handle:
+        with _audit_lock, open(path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())

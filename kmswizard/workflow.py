@@ -6,12 +6,13 @@ own, so one failed key never stops or corrupts the others.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from kmswizard.aws.catalogue import kms_catalogue
 from kmswizard.aws.errors import AwsError
@@ -26,11 +27,43 @@ from kmswizard.policy.sharing import ShareRequest
 from kmswizard.profiles import Profile
 from kmswizard.state import Backup, append_audit, find_backup, list_backups, sha256, write_backup
 
-Progress = Callable[[str], None]
+# (stage, keys done, keys in all): called from worker threads as each key finishes.
+Progress = Callable[[str, int, int], None]
+DEFAULT_CONCURRENCY = 10
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def _quiet(_: str) -> None:
+def _quiet(stage: str, done: int, total: int) -> None:
     """The default progress sink: say nothing."""
+
+
+def in_parallel(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    workers: int,
+    stage: str = "",
+    progress: Progress = _quiet,
+) -> list[R]:
+    """Run ``work`` on every item with a bounded pool; results (and the first error, if any)
+    come back in the order of ``items``, whatever order they finish in."""
+    if not items:
+        return []
+    lock = threading.Lock()
+    done = 0
+
+    def tracked(item: T) -> R:
+        nonlocal done
+        try:
+            return work(item)
+        finally:
+            with lock:
+                done += 1
+                progress(stage, done, len(items))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        futures = [pool.submit(tracked, item) for item in items]
+        return [future.result() for future in futures]
 
 
 def check_region(gateway: KmsGateway, profile: Profile) -> str | None:
@@ -44,11 +77,16 @@ def check_region(gateway: KmsGateway, profile: Profile) -> str | None:
 
 
 def resolve_keys(
-    gateway: KmsGateway, refs: Sequence[str], region: str | None, workers: int = 8
+    gateway: KmsGateway,
+    refs: Sequence[str],
+    region: str | None,
+    workers: int = DEFAULT_CONCURRENCY,
+    progress: Progress = _quiet,
 ) -> list[KeyInfo]:
     """DescribeKey every reference (in parallel, results in order); refuse duplicates."""
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(refs)))) as pool:
-        keys = list(pool.map(lambda ref: gateway.describe_key(ref, region), refs))
+    keys = in_parallel(
+        refs, lambda ref: gateway.describe_key(ref, region), workers, "resolving keys", progress
+    )
     seen: dict[str, str] = {}
     for ref, key in zip(refs, keys, strict=True):
         if key.arn in seen:
@@ -58,7 +96,11 @@ def resolve_keys(
 
 
 def plan_keys(
-    gateway: KmsGateway, keys: Sequence[KeyInfo], request: ShareRequest, workers: int = 8
+    gateway: KmsGateway,
+    keys: Sequence[KeyInfo],
+    request: ShareRequest,
+    workers: int = DEFAULT_CONCURRENCY,
+    progress: Progress = _quiet,
 ) -> Plan:
     """Read each key policy and plan the change; the wizard calls this with its own request."""
     catalogue = kms_catalogue()
@@ -68,8 +110,7 @@ def plan_keys(
                 f"{key.name} ({key.arn}) is an AWS managed key: its key policy cannot be "
                 "changed; share a customer managed key instead"
             )
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(keys)))) as pool:
-        texts = list(pool.map(gateway.get_policy, keys))
+    texts = in_parallel(keys, gateway.get_policy, workers, "reading key policies", progress)
     caller = gateway.caller_arn()
     return Plan(
         tuple(
@@ -79,12 +120,15 @@ def plan_keys(
     )
 
 
-def build_plan(gateway: KmsGateway, profile: Profile, progress: Progress = _quiet) -> Plan:
+def build_plan(
+    gateway: KmsGateway,
+    profile: Profile,
+    progress: Progress = _quiet,
+    workers: int = DEFAULT_CONCURRENCY,
+) -> Plan:
     region = check_region(gateway, profile)
-    progress(f"resolving {len(profile.keys)} key(s)")
-    keys = resolve_keys(gateway, profile.keys, region)
-    progress("reading key policies")
-    return plan_keys(gateway, keys, profile.request())
+    keys = resolve_keys(gateway, profile.keys, region, workers, progress)
+    return plan_keys(gateway, keys, profile.request(), workers, progress)
 
 
 @dataclass(frozen=True)
@@ -239,16 +283,19 @@ def apply_plan(
     dry_run: bool = False,
     wait_for_principals: float = 0.0,
     reason: str = "apply",
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> list[ApplyOutcome]:
     """Write every changed key policy, each after a fresh read (the concurrency guard) and a
     durable backup; every key is audited. Refuses a plan with errors before writing anything.
-    With ``dry_run`` nothing is written, and the audit log says so."""
+    With ``dry_run`` nothing is written, and the audit log says so. Keys are applied
+    ``concurrency`` at a time (the gateway keeps PutKeyPolicy within its quota); the outcomes
+    come back in the plan's order."""
     if plan.blocked:
         errors = [f.message for k in plan.keys for f in k.findings if f.severity == "error"]
         raise UserError(f"the plan has errors, nothing was applied: {errors[0]}")
     caller = gateway.caller_arn()
-    outcomes = []
-    for key_plan in plan.keys:
+
+    def one(key_plan: KeyPlan) -> ApplyOutcome:
         if dry_run:
             outcome = ApplyOutcome(
                 key_plan.key, "dry-run" if key_plan.changed else "unchanged",
@@ -256,13 +303,11 @@ def apply_plan(
                                             else "no change"),
             )
         else:
-            progress(f"applying {key_plan.key.name}")
             outcome = _apply_one(gateway, key_plan, caller, reason, wait_for_principals)
         note = _audit(outcome, key_plan, caller, reason + (" (dry run)" if dry_run else ""))
-        outcomes.append(
-            ApplyOutcome(outcome.key, outcome.status, outcome.message + note, outcome.backup)
-        )
-    return outcomes
+        return ApplyOutcome(outcome.key, outcome.status, outcome.message + note, outcome.backup)
+
+    return in_parallel(plan.keys, one, concurrency, "applying", progress)
 
 
 def key_history(

@@ -257,18 +257,21 @@ def test_build_then_apply_then_nothing_to_change(kms: Any, gateway: KmsGateway) 
     meta = create_key(kms, "alias/orders")
     before = policy_text(kms, meta["KeyId"])
     profile = share("alias/orders", grants_for_aws_resources=True)
-    said: list[str] = []
+    said: list[tuple[str, int, int]] = []
 
-    plan = build_plan(gateway, profile, progress=said.append)
+    def progress(stage: str, done: int, total: int) -> None:
+        said.append((stage, done, total))
+
+    plan = build_plan(gateway, profile, progress=progress)
 
     assert plan.changed and not plan.blocked
-    assert said == ["resolving 1 key(s)", "reading key policies"]
+    assert said == [("resolving keys", 1, 1), ("reading key policies", 1, 1)]
     assert policy_text(kms, meta["KeyId"]) == before
 
-    outcomes = apply_plan(gateway, plan, progress=said.append)
+    outcomes = apply_plan(gateway, plan, progress=progress)
 
     assert [(o.status, o.key.arn) for o in outcomes] == [("applied", meta["Arn"])]
-    assert said[-1] == "applying alias/orders"
+    assert said[-1] == ("applying", 1, 1)
     written = policy_text(kms, meta["KeyId"])
     assert written == plan.keys[0].after_text
     assert sids(kms, meta["KeyId"]) == ["Enable IAM User Permissions", USE_SID, GRANTS_SID]

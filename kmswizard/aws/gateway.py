@@ -18,18 +18,25 @@ from botocore.config import Config
 
 from kmswizard.aws.errors import aws_errors
 from kmswizard.aws.options import AwsOptions
+from kmswizard.aws.ratelimit import TokenBucket
 from kmswizard.errors import UserError
 from kmswizard.policy.keyinfo import KeyInfo
 from kmswizard.policy.keyrefs import region_of_ref, validate_key_ref
 
 POLICY_NAME = "default"
+PUT_KEY_POLICY_RATE = 15.0
 
 
 def client_config() -> Config:
     """Adaptive retries absorb throttling; AWS_MAX_ATTEMPTS and KMSWIZARD_READ_TIMEOUT
     (seconds) tune them, e.g. for a slow endpoint or for tests."""
     return Config(
-        retries={"mode": "adaptive", "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", 6))},
+        # total_max_attempts counts the first request, as AWS_MAX_ATTEMPTS does (botocore's
+        # "max_attempts" would count only the retries: one attempt more than asked for).
+        retries={
+            "mode": "adaptive",
+            "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", 6)),
+        },
         connect_timeout=5,
         read_timeout=float(os.environ.get("KMSWIZARD_READ_TIMEOUT", 30)),
         max_pool_connections=32,
@@ -78,6 +85,8 @@ class KmsGateway:
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._caller: str | None = None
+        # KMS's PutKeyPolicy quota is 15 requests per second per account and region.
+        self._put_bucket = TokenBucket(rate=PUT_KEY_POLICY_RATE, burst=int(PUT_KEY_POLICY_RATE))
         self._caller_asked = False
 
     def _boto_session(self) -> boto3.session.Session:
@@ -191,6 +200,7 @@ class KmsGateway:
 
     def put_policy(self, key: KeyInfo, text: str) -> None:
         """Write a key policy. Never bypasses KMS's lockout safety check."""
+        self._put_bucket.take()
         self._call(
             key.region,
             "PutKeyPolicy",
