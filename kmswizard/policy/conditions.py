@@ -66,9 +66,13 @@ def _one_key(operator: str, expected: list[str], present: list[str] | None) -> b
     if base == "null":
         is_null = present is None or not present
         return any((e.lower() == "true") == is_null for e in expected)
-    if present is None or not present:
-        return if_exists or qualifier == "forallvalues"
     negated = base in _NEGATED
+    if present is None or not present:
+        # A missing key matches nothing: true for ...IfExists, ForAllValues and the negated
+        # operators (StringNotEquals, ArnNotLike...), false otherwise (ForAnyValue included).
+        return if_exists or qualifier == "forallvalues" or (
+            negated and qualifier != "foranyvalue"
+        )
     matcher = _POSITIVE[_NEGATED.get(base, base)]
 
     def matches(value: str) -> bool:

@@ -74,8 +74,11 @@ def _principal_matches(value: str, principal: str) -> bool:
 
 def _principal_applies(statement: Statement, principal: str) -> bool:
     if "NotPrincipal" in statement:
+        # NotPrincipal excludes only the principals it names: an account's root ARN (or ID)
+        # there excludes the account itself, not its roles and users (IAM docs, NotPrincipal:
+        # with [user/Bob, root] every other user of Bob's account is still denied).
         excluded = aws_values(statement["NotPrincipal"])
-        return not any(_principal_matches(v, principal) for v in excluded)
+        return not any(v in ("*", principal) for v in excluded)
     return any(_principal_matches(v, principal) for v in aws_values(statement.get("Principal")))
 
 

@@ -24,20 +24,26 @@ PUT_KEY_POLICY = "kms:PutKeyPolicy"
 _ASSUMED_ROLE = re.compile(r"^arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/.+$")
 
 
+def _is_own_role(value: str, who: str) -> bool:
+    """Whether ``value`` is the role ARN behind an assumed-role session ``who``."""
+    session = _ASSUMED_ROLE.match(who)
+    if not session:
+        return False
+    partition, account, role = session.groups()
+    return bool(re.match(rf"^arn:{partition}:iam::{account}:role/(.+/)?{re.escape(role)}$", value))
+
+
 def _names_principal(value: str, who: str) -> bool:
     """Like principals.covers; an assumed-role session also matches its role's ARN."""
-    session = _ASSUMED_ROLE.match(who)
-    if session:
-        partition, account, role = session.groups()
-        if re.match(rf"^arn:{partition}:iam::{account}:role/(.+/)?{re.escape(role)}$", value):
-            return True
-    return covers(value, Principal(who))
+    return _is_own_role(value, who) or covers(value, Principal(who))
 
 
 def _matches(statement: Statement, who: str, key: KeyInfo) -> bool:
     if "NotPrincipal" in statement:
+        # NotPrincipal spares only the principals it names exactly: an account's root there
+        # spares the account itself, not its roles and users (so a Deny still reaches them).
         excluded = aws_values(statement["NotPrincipal"])
-        principal_ok = not any(_names_principal(v, who) for v in excluded)
+        principal_ok = not any(v in ("*", who) or _is_own_role(v, who) for v in excluded)
     else:
         principal_ok = any(_names_principal(v, who) for v in aws_principals(statement))
     if "Action" in statement:
