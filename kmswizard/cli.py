@@ -245,7 +245,9 @@ def _execute(gateway: Any, plan: Any, args: argparse.Namespace, reason: str) -> 
         _print_plan(plan, args.json)
         raise UserError(_blocked_message(plan))
     if args.dry_run or not plan.changed:
-        outcomes = apply_plan(gateway, plan, dry_run=True, reason=reason) if args.dry_run else []
+        # Audited either way (one line per key): a dry run, or an apply with nothing to change
+        # (which calls no AWS write: every key is "unchanged").
+        outcomes = apply_plan(gateway, plan, dry_run=args.dry_run, reason=reason)
         _print_plan(plan, args.json, {"dry_run": args.dry_run,
                                       "applied": [o.as_dict() for o in outcomes]})
         _say("dry run: nothing was written" if args.dry_run else "nothing to change")

@@ -148,3 +148,31 @@ def aws_managed_key(
         return {"KeyId": key.id, "Arn": key.arn}
 
     return make
+
+
+# --- fixtures for the safety/reliability tests (tests/test_safety_*.py) ----------------------
+
+
+@pytest.fixture
+def fault_proxy(moto_endpoint: str) -> Iterator[Any]:
+    """A FaultProxy (tests/fault_proxy.py) in front of the freshly reset moto server; add
+    faults with ``fault_proxy.add(Fault(...))`` and point clients at ``fault_proxy.url``."""
+    from fault_proxy import FaultProxy
+
+    with FaultProxy(moto_endpoint, lifetime=120) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def fast_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """For in-process gateways: fake credentials, no AWS configuration of the machine, and
+    short timeouts and few attempts (read timeout 1 s, 2 attempts) so fault tests stay fast."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", MOTO_REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("KMSWIZARD_READ_TIMEOUT", "1")
