@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -111,6 +111,8 @@ def plan_keys(
                 "changed; share a customer managed key instead"
             )
     texts = in_parallel(keys, gateway.get_policy, workers, "reading key policies", progress)
+    planned = {key.arn for key in keys}
+    keys = [replace(k, replicas=tuple(r for r in k.replicas if r not in planned)) for k in keys]
     caller = gateway.caller_arn()
     return Plan(
         tuple(

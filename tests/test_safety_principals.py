@@ -238,6 +238,9 @@ def test_multi_region_primary_reports_its_replicas_and_both_can_be_shared(
     [key] = json.loads(plan.stdout)["keys"]
     [replicas] = [f for f in key["findings"] if f["code"] == "replicas"]
     assert replicas["severity"] == "info" and replica["Arn"] in replicas["message"]
+    # With the replica in the same profile, nothing is left to report.
+    planned_both = json.loads(run_cli("plan", both, "--json", env=aws_env).stdout)
+    assert all(f["code"] != "replicas" for k in planned_both["keys"] for f in k["findings"])
 
     apply = run_cli("apply", both, "--yes", env=aws_env)
 

@@ -151,9 +151,9 @@ def policy_findings(
     if key.replicas:
         found.append(Finding(
             "info", "replicas",
-            f"{key.name} is a multi-Region primary key; each replica has its own key policy, "
-            f"not changed by this plan: {', '.join(key.replicas)} (list their ARNs under keys "
-            "to share them too)",
+            f"{key.name} is a multi-Region primary key; each replica has its own key policy, and "
+            f"these replicas are not in this plan: {', '.join(key.replicas)} (list their ARNs "
+            "under keys to share them too)",
         ))
     lockout = lockout_message(before, after, key, caller_arn)
     if lockout:

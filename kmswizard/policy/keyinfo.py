@@ -16,7 +16,8 @@ class KeyInfo:
     description: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
     multi_region: str | None = None  # "PRIMARY", "REPLICA" or None
-    replicas: tuple[str, ...] = ()  # replica key ARNs of a multi-Region primary key
+    replicas: tuple[str, ...] = ()  # replica key ARNs of a multi-Region primary key (those
+    # not planned alongside it, once a plan is made)
 
     @property
     def account(self) -> str:
