@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,7 +156,6 @@ def test_fault_on_one_aws_call_of_apply(
     before_requests = len(fault_proxy.requests)
     gateway = gateway_via(fault_proxy)
 
-    started = time.monotonic()
     outcome: ApplyOutcome | None = None
     try:
         plan = build_plan(gateway, profile)
@@ -172,7 +170,6 @@ def test_fault_on_one_aws_call_of_apply(
         assert outcome.status == case.expect, message
         assert message.startswith("alias/orders: "), message
         assert case.says in message, message
-    elapsed = time.monotonic() - started
     assert "\n" not in message and "Traceback" not in message
 
     faults = [r for r in fault_proxy.requests[before_requests:] if r.fault]
@@ -204,8 +201,6 @@ def test_fault_on_one_aws_call_of_apply(
         assert line["caller_arn"] == (MOTO_CALLER if case.caller_known else None)
         assert line["sha256_before"] == sha256(original)
         assert line["sha256_after"] == sha256(planned)
-    # Two attempts with a 1 s read timeout each, plus the backoff: bounded.
-    assert elapsed < 8, f"took {elapsed:.1f} s"
 
     assert_converges(fault_proxy, kms, meta, profile, planned)
 

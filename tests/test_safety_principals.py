@@ -97,7 +97,7 @@ def test_wait_for_principals_retries_until_kms_sees_them(
     [use] = [s for s in statements if s.get("Sid") == USE_SID]
     assert use["Principal"]["AWS"] == [ROLE, OTHER_ROOT]
     assert policy_text(kms, meta["KeyId"]) != original
-    assert 2 <= elapsed < 15, f"{elapsed:.1f} s"  # waited 2 s between the two tries
+    assert elapsed >= 2, f"{elapsed:.1f} s"  # it waited (2 s) before trying again
 
 
 class FakeClock:
