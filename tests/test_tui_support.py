@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from kmswizard.aws.options import AwsOptions
 from kmswizard.policy.document import statements
 from kmswizard.policy.sharing import GRANTS_SID, USE_SID
 from kmswizard.profiles import Profile
 from kmswizard.tui.app import WizardApp, make_app
+from kmswizard.tui.widgets.key_table import KeyTable
 
 EXTERNAL = "444455556666"
 ROLE = "arn:aws:iam::444455556666:role/ExampleRole"
@@ -93,9 +94,9 @@ async def keys_listed(pilot: Pilot[Any]) -> None:
 async def pick_key(pilot: Pilot[Any], alias: str) -> None:
     """On the key step: move the cursor to the key (with the keyboard) and press Enter."""
     await keys_listed(pilot)
-    table = pilot.app.screen.query_one("#keys", DataTable)
+    table = pilot.app.screen.query_one("#keys", KeyTable)
     table.focus()
-    names = [str(row.key.value) for row in table.ordered_rows]
+    names = table.row_keys
     screen: Any = pilot.app.screen
     index = next(
         i for i, key_id in enumerate(names) if alias in screen.rows[key_id].summary.aliases

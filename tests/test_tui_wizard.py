@@ -41,6 +41,7 @@ from kmswizard.errors import UserError
 from kmswizard.policy.sharing import GRANTS_SID, USE_SID
 from kmswizard.profiles import load_profile, parse_profile
 from kmswizard.tui.app import WizardApp
+from kmswizard.tui.widgets.key_table import KeyTable
 from kmswizard.workflow import build_plan
 
 SIZE = (100, 30)
@@ -389,7 +390,7 @@ async def test_key_arn_input_and_filter(cwd: Path) -> None:
         await keys_listed(pilot)
         await pilot.press("slash")  # focuses the filter
         await pilot.press(*"hmac")
-        assert app.screen.query_one("#keys", DataTable).row_count == 1
+        assert app.screen.query_one("#keys", KeyTable).row_count == 1
         await pilot.press("ctrl+u")
         # another region: the demo has no keys there; then back
         await pilot.press("ctrl+r")
@@ -402,7 +403,7 @@ async def test_key_arn_input_and_filter(cwd: Path) -> None:
         await type_into(pilot, "#region", "us-west-2")
         await pilot.press("enter")
         await keys_listed(pilot)
-        assert app.screen.query_one("#keys", DataTable).row_count == 9
+        assert app.screen.query_one("#keys", KeyTable).row_count == 9
         await type_into(pilot, "#key-ref", "arn:aws:kms:us-west-2:111122223333:alias/aws/s3")
         assert "AWS managed" in str(app.screen.query_one("#ref-error", Static).render())
         widget = app.screen.query_one("#key-ref", Input)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import App
@@ -19,16 +20,19 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from kmswizard.aws.gateway import KmsGateway
 from kmswizard.aws.options import AwsOptions
 from kmswizard.errors import UserError
 from kmswizard.files import atomic_write_text
 from kmswizard.policy.keyinfo import KeyInfo
-from kmswizard.policy.plan import Plan
 from kmswizard.profiles import Profile, save_profile
 from kmswizard.tui.messages import StateChanged
-from kmswizard.tui.state import WizardState
-from kmswizard.workflow import resolve_keys
+from kmswizard.tui.state import WizardState, base_name
+
+if TYPE_CHECKING:
+    # boto3 (and moto for the demo) are imported by the first AWS call, in a worker thread,
+    # after the first frame: see WizardApp.gateway.
+    from kmswizard.aws.gateway import KmsGateway
+    from kmswizard.policy.plan import Plan
 
 Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
@@ -75,7 +79,8 @@ class WizardApp(App[int]):
     ) -> None:
         super().__init__()
         self.options = options
-        self.gateway = gateway or KmsGateway(options)
+        self._gateway = gateway
+        self._gateway_lock = threading.Lock()
         self.cwd = Path.cwd() if cwd is None else Path(cwd)
         self.state = WizardState(region=options.region, dry_run=dry_run)
         self.initial_profile = profile
@@ -90,6 +95,18 @@ class WizardApp(App[int]):
             "demo — nothing leaves this machine" if options.demo
             else self._aws_label()
         )
+
+    @property
+    def gateway(self) -> KmsGateway:
+        """The KMS gateway, made on first use (it imports boto3: a worker thread's first AWS
+        call pays for that, not the first frame). Thread-safe."""
+        if self._gateway is None:
+            with self._gateway_lock:
+                if self._gateway is None:
+                    from kmswizard.aws.gateway import KmsGateway
+
+                    self._gateway = KmsGateway(self.options)
+        return self._gateway
 
     def _aws_label(self) -> str:
         parts = []
@@ -214,6 +231,8 @@ class WizardApp(App[int]):
         region = self.state.region
 
         def work() -> list[KeyInfo]:
+            from kmswizard.workflow import resolve_keys
+
             return resolve_keys(self.gateway, profile.keys, region or self.gateway.region)
 
         def done(keys: list[KeyInfo]) -> None:
@@ -287,6 +306,30 @@ class WizardApp(App[int]):
         if not quiet:
             self.notify(f"IAM policy saved to {self.display_path(path)}", title="Saved")
         return path
+
+    # -- the external administrator: check an IAM policy, the handoff bundle -----------------
+
+    def check_iam_policy(self, plan: Plan, applied: bool) -> None:
+        from kmswizard.tui.screens.check_iam import CheckIamPolicy
+
+        self.push_screen(CheckIamPolicy(plan, applied))
+
+    def handoff_folder(self, plan: Plan) -> Path:
+        return self.cwd / f"kmswizard-handoff-{base_name([k.key for k in plan.keys])}"
+
+    def write_handoff_bundle(self, plan: Plan) -> None:
+        """kmswizard.handoff.write_handoff into ./kmswizard-handoff-<key>/, in a worker."""
+        from kmswizard.handoff import write_handoff
+
+        folder = self.handoff_folder(plan)
+
+        def done(files: list[Path]) -> None:
+            self.notify(f"Handoff bundle written to {self.display_path(folder)}/ "
+                        f"({len(files)} files): send the folder to the external administrator",
+                        title="Handoff", timeout=10)
+
+        self.run_job(self.screen, lambda: write_handoff(plan, folder), name="handoff",
+                     on_done=done)
 
     def display_path(self, path: Path) -> str:
         try:

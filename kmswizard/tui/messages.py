@@ -6,18 +6,6 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from kmswizard.policy.keyinfo import KeyInfo
-
-
-@dataclass
-class KeyDetails(Message):
-    """DescribeKey answered (or failed) for one listed key."""
-
-    generation: int  # which listing it belongs to (a new region starts a new one)
-    key_id: str
-    info: KeyInfo | None
-    error: str | None = None
-
 
 @dataclass
 class StateChanged(Message):

@@ -159,10 +159,7 @@ class WizardState:
         self.iam_policy_text = None
 
     def base_name(self) -> str:
-        if not self.keys:
-            return "kmswizard"
-        first = short_name(self.keys[0])
-        return first if len(self.keys) == 1 else f"{first}-and-{len(self.keys) - 1}-more"
+        return base_name(self.keys)
 
     def default_profile_path(self, cwd: Path) -> Path:
         if self.profile_path is not None:
@@ -171,6 +168,14 @@ class WizardState:
 
     def default_iam_policy_path(self, cwd: Path) -> Path:
         return cwd / f"kmswizard-iam-policy-{self.base_name()}.json"
+
+
+def base_name(keys: list[KeyInfo]) -> str:
+    """What the wizard's files are named after: ``orders``, ``orders-and-2-more``."""
+    if not keys:
+        return "kmswizard"
+    first = short_name(keys[0])
+    return first if len(keys) == 1 else f"{first}-and-{len(keys) - 1}-more"
 
 
 def default_ref(key: KeyInfo) -> str:

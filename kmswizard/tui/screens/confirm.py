@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
@@ -12,6 +12,7 @@ from kmswizard.policy.plan import Plan
 from kmswizard.policy.sharing import managed_principals
 from kmswizard.tui.screens.base import WizardDialog
 from kmswizard.tui.screens.result_step import change_summary, label
+from kmswizard.tui.widgets.diff_view import DiffView
 
 
 def expected_answers(plan: Plan) -> tuple[str, set[str]]:
@@ -26,11 +27,16 @@ def expected_answers(plan: Plan) -> tuple[str, set[str]]:
 
 
 class ConfirmApply(WizardDialog):
-    """ModalScreen[bool]: True only after the key's alias or ID was typed."""
+    """ModalScreen[bool]: True only after the key's alias or ID was typed. ``verb`` names the
+    change (Apply, Restore); ``show_diff`` shows each key policy's diff in the dialog."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, *, title: str | None = None, verb: str = "Apply",
+                 show_diff: bool = False) -> None:
         super().__init__()
         self.plan = plan
+        self.title_text = title
+        self.verb = verb
+        self.show_diff = show_diff
         self.shown, self.answers = expected_answers(plan)
 
     def compose(self) -> ComposeResult:
@@ -44,13 +50,22 @@ class ConfirmApply(WizardDialog):
                 lines.append(Content(f"  {summary}"))
             before = set(managed_principals(key_plan.before))
             if before:  # some access existed: say what is left
-                who = ", ".join(label(p) for p in key_plan.principals) or "nobody (all revoked)"
+                left = (managed_principals(key_plan.after) if key_plan.restore_text is not None
+                        else key_plan.principals)
+                who = ", ".join(label(p) for p in left) or "nobody (all revoked)"
                 lines.append(Content.assemble(("  access afterwards: ", "$text-muted"), who))
+        title = self.title_text or (
+            "Apply the new key polic" + ("ies?" if len(changed) > 1 else "y?"))
         with Vertical(id="dialog", classes="dialog"):
-            yield Static("Apply the new key polic" + ("ies?" if len(changed) > 1 else "y?"),
-                         classes="dialog-title")
+            yield Static(title, classes="dialog-title")
             yield Static("PutKeyPolicy replaces the key policy of:", classes="hint")
             yield Static(Content("\n").join(lines), id="confirm-keys")
+            if self.show_diff:
+                with VerticalScroll(id="confirm-diff"):
+                    for index, key_plan in enumerate(changed):
+                        view = DiffView(key_plan.diff(), id=f"confirm-diff-{index}")
+                        view.border_title = "key policy: current → restored"
+                        yield view
             yield Static(Content.assemble("Type ", (self.shown, "bold"),
                                           " to confirm" + (" (or its key ID)" if len(changed) == 1
                                                            and self.shown not in
@@ -59,7 +74,7 @@ class ConfirmApply(WizardDialog):
             yield Input(id="confirm-input", placeholder=self.shown, compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Apply", id="confirm", variant="error", compact=True,
+                yield Button(self.verb, id="confirm", variant="error", compact=True,
                              disabled=True)
 
     def on_mount(self) -> None:
@@ -78,7 +93,8 @@ class ConfirmApply(WizardDialog):
         if self.matches():
             self.dismiss(True)
         else:
-            self.app.notify(f"Type {self.shown} exactly to apply", severity="warning", timeout=3)
+            self.app.notify(f"Type {self.shown} exactly to {self.verb.lower()}",
+                            severity="warning", timeout=3)
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:

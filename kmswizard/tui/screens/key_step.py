@@ -1,33 +1,40 @@
-"""Step 1: choose the key. Keys appear as soon as ListKeys answers; DescribeKey fills in
-spec, usage, state and description behind, in a worker."""
+"""Step 1: choose the key. Keys appear as soon as ListKeys and ListAliases answer; DescribeKey
+fills in spec, usage, state and description behind, a few keys at a time in parallel, the rows
+on screen first; the table takes the answers in batches (every 50 ms), so a region with
+thousands of keys stays responsive, and so does the filter."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import ClassVar
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.coordinate import Coordinate
+from textual.timer import Timer
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Static
-from textual.worker import get_current_worker
+from textual.widgets import Button, Input, Label, LoadingIndicator, Static
 
-from kmswizard.aws.gateway import KeySummary
 from kmswizard.errors import UserError
 from kmswizard.policy.actions import key_type_label
 from kmswizard.policy.keyinfo import KeyInfo
 from kmswizard.policy.keyrefs import validate_key_ref
 from kmswizard.profiles import REGION_RE
-from kmswizard.tui.messages import KeyDetails, StateChanged
+from kmswizard.tui.messages import StateChanged
 from kmswizard.tui.screens.base import WizardStep
+from kmswizard.tui.widgets.key_table import Column, KeyTable
 
-DETAIL_WORKERS = 8
+if TYPE_CHECKING:
+    from kmswizard.aws.gateway import KeySummary, KmsGateway
+
+DETAIL_WORKERS = 12  # DescribeKey calls in flight (KMS allows far more per second)
+BATCH_SECONDS = 0.05  # how often the table takes the answers that arrived
 AWS_MANAGED_REFUSAL = (
     "{name} is an AWS managed key: AWS owns its key policy, which cannot be changed. "
     "Share a customer managed key instead."
@@ -39,6 +46,7 @@ class Row:
     summary: KeySummary
     info: KeyInfo | None = None
     error: str | None = None
+    _haystack: str | None = field(default=None, repr=False)
 
     @property
     def key_id(self) -> str:
@@ -52,13 +60,22 @@ class Row:
     def name(self) -> str:
         return self.summary.aliases[0] if self.summary.aliases else self.summary.key_id
 
+    def set_details(self, info: KeyInfo | None, error: str | None) -> None:
+        self.info, self.error, self._haystack = info, error, None
+
+    @property
+    def haystack(self) -> str:
+        """Everything the filter looks in, lower case, computed once per change."""
+        if self._haystack is None:
+            values = [self.summary.key_id, self.summary.arn, *self.summary.aliases]
+            if self.info is not None:
+                values += [self.info.description, self.info.spec, self.info.usage,
+                           self.info.state]
+            self._haystack = "\n".join(values).lower()
+        return self._haystack
+
     def matches(self, needle: str) -> bool:
-        if not needle:
-            return True
-        haystack = [self.summary.key_id, self.summary.arn, *self.summary.aliases]
-        if self.info is not None:
-            haystack += [self.info.description, self.info.spec, self.info.usage, self.info.state]
-        return any(needle.lower() in value.lower() for value in haystack)
+        return not needle or needle.lower() in self.haystack
 
 
 def _sort_key(row: Row) -> tuple[bool, bool, str]:
@@ -85,6 +102,70 @@ def state_label(row: Row) -> str:
             "PendingDeletion": "pending deletion"}.get(row.info.state, row.info.state)
 
 
+NARROWEST = {"spec": 8, "usage": 8, "state": 8, "alias": 12}
+Details = tuple[str, KeyInfo | None, str | None]  # key ID, DescribeKey's answer, or the error
+
+
+class DetailFetcher:
+    """DescribeKey for every listed key with a bounded pool of threads. Keys are taken in
+    order; ``prioritize`` moves keys (those on screen) to the front. Answers pile up until
+    the screen ``take``s them, so the screen updates once per batch, not once per key."""
+
+    def __init__(self, gateway: KmsGateway, summaries: Iterable[KeySummary],
+                 workers: int = DETAIL_WORKERS) -> None:
+        self.gateway = gateway
+        self.workers = workers
+        self._summaries = {s.key_id: s for s in summaries}
+        self._queue: deque[str] = deque(self._summaries)
+        self._taken: set[str] = set()
+        self._results: list[Details] = []
+        self._lock = threading.Lock()
+        self.cancelled = False
+
+    def prioritize(self, key_ids: Iterable[str]) -> None:
+        with self._lock:
+            for key_id in reversed(list(key_ids)):
+                if key_id in self._summaries and key_id not in self._taken:
+                    self._queue.appendleft(key_id)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def take(self) -> list[Details]:
+        with self._lock:
+            results, self._results = self._results, []
+        return results
+
+    def _next(self) -> KeySummary | None:
+        with self._lock:
+            while self._queue and not self.cancelled:
+                key_id = self._queue.popleft()
+                if key_id not in self._taken:
+                    self._taken.add(key_id)
+                    return self._summaries[key_id]
+        return None
+
+    def _loop(self) -> None:
+        while (summary := self._next()) is not None:
+            info: KeyInfo | None = None
+            error: str | None = None
+            try:
+                info = self.gateway.describe_summary(summary)
+            except UserError as exc:
+                error = str(exc)
+            except Exception as exc:  # one key's details; never the whole list
+                error = f"unexpected error: {type(exc).__name__}: {exc}"
+            with self._lock:
+                self._results.append((summary.key_id, info, error))
+
+    def run(self) -> None:
+        """Blocks until every key was described (or ``cancel``); run it in a thread worker."""
+        count = max(1, min(self.workers, len(self._summaries)))
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="describe") as pool:
+            for _ in range(count):
+                pool.submit(self._loop)
+
+
 class RefValidator(Validator):
     def validate(self, value: str) -> ValidationResult:
         try:
@@ -101,26 +182,15 @@ class RegionValidator(Validator):
         return self.failure(f"{value.strip()!r} is not an AWS region name (like us-west-2)")
 
 
-class KeyTable(DataTable[Text]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Choose"),
-        Binding("space", "mark", "Mark"),
-    ]
-
-    def action_mark(self) -> None:
-        screen = self.screen
-        if isinstance(screen, KeyStep):
-            screen.toggle_mark()
-
-
 class KeyStep(WizardStep):
     STEP = 0
     AUTO_FOCUS = "#keys"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "next", "Next"),
-        Binding("ctrl+f", "focus_field('filter')", "Filter", show=False),
+        # priority: run when the key is read, before the keys typed after it reach the list
+        Binding("ctrl+f", "focus_field('filter')", "Filter", show=False, priority=True),
         Binding("slash", "focus_field('filter')", "Filter", key_display="/"),
-        Binding("ctrl+r", "focus_field('region')", "Region"),
+        Binding("ctrl+r", "focus_field('region')", "Region", priority=True),
         Binding("ctrl+l", "app.load_profile", "Load"),
     ]
 
@@ -131,23 +201,31 @@ class KeyStep(WizardStep):
         self.listed_region: str | None = None
         self.pending_details = 0
         self._layout: tuple[tuple[str, int], ...] = ()
+        self._accounts: list[str] = []
+        self._widths = dict(NARROWEST)
+        self._styles: dict[str, str] = {}
+        self._fetcher: DetailFetcher | None = None
+        self._batch_timer: Timer | None = None
+        self._prioritized: tuple[str, ...] = ()
+        self._typing_into: Input | None = None  # where keys typed on the list go
         # Keys marked with space (several keys); Enter on a row keeps them in the selection.
         self.marked: set[str] = set()
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="key-controls", classes="controls"):
             yield Label("Region", classes="field-label")
+            # No select-on-focus: the characters typed on the list before the focus moves
+            # here are already in the field (ctrl+r and / select all themselves).
             yield Input(self.state.region or "", id="region", placeholder="us-west-2",
                         compact=True, validators=[RegionValidator()], valid_empty=False,
-                        validate_on=["submitted"])
+                        validate_on=["submitted"], select_on_focus=False)
             yield Label("Filter", classes="field-label")
-            yield Input(id="filter", placeholder="alias, key ID or description", compact=True)
+            yield Input(id="filter", placeholder="alias, key ID or description", compact=True,
+                        select_on_focus=False)
         with Horizontal(id="key-status", classes="status-line"):
             yield LoadingIndicator(id="details-spinner")
             yield Static("listing keys…", id="key-count")
-        table = KeyTable(id="keys", cursor_type="row", zebra_stripes=True)
-        table.border_title = "Keys"
-        yield table
+        yield KeyTable(self.cells_of, typed=self.typed_on_list, id="keys")
         yield Static("", id="key-details")
         with Horizontal(classes="controls"):
             yield Label("Key ARN", classes="field-label")
@@ -165,22 +243,30 @@ class KeyStep(WizardStep):
             self.marked = set(self.state.key_arns)
         self.query_one("#details-spinner").display = False
         self.query_one("#ref-error").display = False
-        self.app.theme_changed_signal.subscribe(self, lambda _: self.render_rows())
+        self.app.theme_changed_signal.subscribe(self, lambda _: self.theme_changed())
         self.show_selection()
-        self.list_keys()
+        # After the first frame: the listing's thread imports boto3 (and starts the demo's
+        # moto), which would otherwise compete with the first paint for the interpreter.
+        self.call_after_refresh(self.list_keys)
+
+    def on_unmount(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.cancel()
 
     # -- listing --------------------------------------------------------------------------
 
     def list_keys(self, region: str | None = None) -> None:
         self.generation += 1
         generation = self.generation
+        self.stop_details()
         table = self.query_one(KeyTable)
         table.loading = True
         self.query_one("#key-count", Static).update("listing keys…")
         wanted = region or self.state.region
-        gateway = self.gateway
+        wizard = self.wizard
 
         def work() -> tuple[str, list[KeySummary]]:
+            gateway = wizard.gateway  # made here: boto3 is imported in this thread
             where = wanted or gateway.region
             return where, gateway.list_key_summaries(where)
 
@@ -195,17 +281,22 @@ class KeyStep(WizardStep):
             focused = self.focused
             if focused is None or focused.id == "region":
                 table.focus()
-            self.rows = {s.key_id: Row(s) for s in sorted(
-                summaries, key=lambda s: _sort_key(Row(s)))}
+            rows = sorted((Row(s) for s in summaries), key=_sort_key)
+            self.rows = {r.key_id: r for r in rows}
+            self._accounts = sorted({s.arn.split(":")[4] for s in summaries})
+            self._widths = dict(NARROWEST)
+            self.measure(rows)
             self.render_rows()
             self.refresh_bindings()  # the table's keys (enter, space) work again
-            self.fill_details(generation, summaries)
+            self.fill_details(generation)
 
         def failed(_: BaseException) -> None:
             if generation != self.generation:
                 return
             table.loading = False
             self.rows = {}
+            self._accounts = []
+            self._widths = dict(NARROWEST)
             self.render_rows()
             self.query_one("#key-count", Static).update(
                 "could not list the keys (see the message): retry with ctrl+r and Enter, "
@@ -215,42 +306,73 @@ class KeyStep(WizardStep):
         self.wizard.run_job(self, work, name="list-keys", on_done=done, on_error=failed,
                             exclusive=True)
 
-    def fill_details(self, generation: int, summaries: list[KeySummary]) -> None:
-        self.pending_details = len(summaries)
+    def stop_details(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.cancel()
+            self._fetcher = None
+        if self._batch_timer is not None:
+            self._batch_timer.stop()
+            self._batch_timer = None
+        self.pending_details = 0
+
+    def fill_details(self, generation: int) -> None:
+        """DescribeKey every listed key in the background: the rows on screen first, then
+        the others in the table's order."""
+        table = self.query_one(KeyTable)
+        shown = table.row_keys
+        order = [*table.visible_keys(), *shown, *self.rows]
+        fetcher = DetailFetcher(self.wizard.gateway,
+                                (self.rows[k].summary for k in dict.fromkeys(order)))
+        self._fetcher = fetcher
+        self._prioritized = tuple(table.visible_keys())
+        self.pending_details = len(self.rows)
         self.show_count()
-        if not summaries:
+        if not self.rows:
             return
-        gateway = self.gateway
+        self._batch_timer = self.set_interval(BATCH_SECONDS, lambda: self.take_details(generation))
 
         def work() -> None:
-            worker = get_current_worker()
-            with ThreadPoolExecutor(max_workers=DETAIL_WORKERS) as pool:
-                futures = {pool.submit(gateway.describe_summary, s): s for s in summaries}
-                for future in as_completed(futures):
-                    if worker.is_cancelled:
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        return
-                    summary = futures[future]
-                    try:
-                        info: KeyInfo | None = future.result()
-                        error = None
-                    except UserError as exc:
-                        info, error = None, str(exc)
-                    self.post_message(KeyDetails(generation, summary.key_id, info, error))
+            fetcher.run()
 
-        self.wizard.run_job(self, work, name="key-details", exclusive=True)
+        def done(_: None) -> None:
+            if generation == self.generation:
+                self.take_details(generation)
 
-    def on_key_details(self, message: KeyDetails) -> None:
-        if message.generation != self.generation or message.key_id not in self.rows:
+        self.wizard.run_job(self, work, name="key-details", on_done=done)
+
+    def take_details(self, generation: int) -> None:
+        """Take the DescribeKey answers that arrived since the last batch (the timer)."""
+        fetcher = self._fetcher
+        if fetcher is None or generation != self.generation:
             return
-        row = self.rows[message.key_id]
-        row.info, row.error = message.info, message.error
-        self.pending_details = max(0, self.pending_details - 1)
-        self.update_row(row)
-        self.show_count()
         table = self.query_one(KeyTable)
-        if self.current_row() is row or table.row_count == 0:
-            self.show_details()
+        visible = tuple(table.visible_keys())
+        if visible != self._prioritized:  # scrolled or filtered: what is on screen first
+            self._prioritized = visible
+            fetcher.prioritize(k for k in visible if self.rows[k].info is None)
+        results = fetcher.take()
+        if not results:
+            return
+        changed = []
+        for key_id, info, error in results:
+            row = self.rows.get(key_id)
+            if row is not None:
+                row.set_details(info, error)
+                changed.append(row)
+        self.measure(changed)
+        self.pending_details = max(0, self.pending_details - len(results))
+        if self.pending_details == 0 and self._batch_timer is not None:
+            self._batch_timer.stop()
+            self._batch_timer = None
+        needle = self.query_one("#filter", Input).value.strip()
+        if needle or self.layout_changed():
+            self.render_rows()  # descriptions can match the filter; columns can widen
+        else:
+            table.refresh()
+            self.show_count()
+            current = self.current_row()
+            if current is not None and any(r[0] == current.key_id for r in results):
+                self.show_details()
 
     def show_count(self) -> None:
         spinner = self.query_one("#details-spinner")
@@ -258,9 +380,8 @@ class KeyStep(WizardStep):
         total = len(self.rows)
         shown = self.query_one(KeyTable).row_count
         region = self.listed_region or "?"
-        accounts = sorted({r.summary.arn.split(":")[4] for r in self.rows.values()})
-        if len(accounts) == 1:
-            region = f"{region} (account {accounts[0]})"
+        if len(self._accounts) == 1:
+            region = f"{region} (account {self._accounts[0]})"
         if self.pending_details:
             spinner.display = True
             count.update(f"{total} keys in {region}; loading details… "
@@ -277,16 +398,21 @@ class KeyStep(WizardStep):
 
     # -- the table ------------------------------------------------------------------------
 
+    def measure(self, rows: Iterable[Row]) -> None:
+        """Widen the columns for these rows (kept per listing: a filter never narrows them)."""
+        widths = self._widths
+        for row in rows:
+            info = row.info
+            if info is not None:
+                widths["spec"] = max(widths["spec"], len(info.spec))
+                widths["usage"] = max(widths["usage"], len(info.usage))
+            widths["state"] = max(widths["state"], len(state_label(row)))
+            widths["alias"] = max(widths["alias"], len(alias_label(row.summary)))
+
     def _columns(self, width: int) -> tuple[tuple[str, int], ...]:
-        rows = list(self.rows.values())
-
-        def widest(values: list[str], header: str, floor: int) -> int:
-            return max([floor, len(header), *map(len, values)])
-
-        spec = widest([r.info.spec for r in rows if r.info], "Spec", 8)
-        usage = widest([r.info.usage for r in rows if r.info], "Usage", 8)
-        state = widest([state_label(r) for r in rows], "State", 8)
-        need_alias = 2 + min(30, widest([alias_label(r.summary) for r in rows], "Alias", 12))
+        widths = self._widths
+        spec, usage, state, alias = (widths[k] for k in ("spec", "usage", "state", "alias"))
+        need_alias = 2 + min(30, alias)
         fixed = spec + usage + state + 2 * 4
         available = max(14, width - fixed)
         alias = min(need_alias, available)
@@ -310,46 +436,49 @@ class KeyStep(WizardStep):
         "state": "State", "description": "Description",
     }
 
-    def render_rows(self) -> None:
-        """Rebuild the table for the current filter and width (keeps the cursor's key)."""
+    def _table_width(self) -> int:
         table = self.query_one(KeyTable)
-        current = self.current_row()
-        width = table.size.width or self.app.size.width
-        layout = self._columns(max(40, width - 1))
-        table.clear(columns=layout != self._layout)
+        return max(40, (table.size.width or self.app.size.width) - 1)
+
+    def layout_changed(self) -> bool:
+        return self._columns(self._table_width()) != self._layout
+
+    def render_rows(self) -> None:
+        """Show the rows matching the filter, in columns that fit (keeps the cursor's key)."""
+        table = self.query_one(KeyTable)
+        layout = self._columns(self._table_width())
         if layout != self._layout or not table.columns:
-            for key, size in layout:
-                table.add_column(self.LABELS[key], width=size, key=key)
             self._layout = layout
-        needle = self.query_one("#filter", Input).value.strip()
-        for row in self.rows.values():
-            if row.matches(needle):
-                table.add_row(*self.cells(row), key=row.key_id)
-        if current is not None and current.key_id in self.visible_ids():
-            table.move_cursor(row=table.get_row_index(current.key_id))
+            table.set_columns([Column(key, self.LABELS[key], size) for key, size in layout])
+        needle = self.query_one("#filter", Input).value.strip().lower()
+        if needle:
+            table.set_rows([k for k, row in self.rows.items() if needle in row.haystack])
+        else:
+            table.set_rows(list(self.rows))
         self.show_count()
         self.show_details()
 
-    def visible_ids(self) -> list[str]:
-        table = self.query_one(KeyTable)
-        return [str(r.key.value) for r in table.ordered_rows]
-
     def update_row(self, row: Row) -> None:
-        table = self.query_one(KeyTable)
-        if row.key_id not in self.visible_ids():
-            return
-        layout = self._columns(max(40, (table.size.width or self.app.size.width) - 1))
-        if layout != self._layout:
+        if self.layout_changed():
             self.render_rows()
-            return
-        for (column, _), cell in zip(self._layout, self.cells(row), strict=True):
-            table.update_cell(row.key_id, column, cell)
+        else:
+            self.query_one(KeyTable).refresh_key(row.key_id)
+
+    def theme_changed(self) -> None:
+        self._styles = {}
+        self.render_rows()
 
     def _style(self, name: str) -> str:
-        return self.app.get_css_variables().get(name, "")
+        """A theme color (the theme's variables are computed once per theme, not per cell)."""
+        if not self._styles:
+            self._styles = self.app.get_css_variables()
+        return self._styles.get(name, "")
+
+    def cells_of(self, key_id: str) -> list[Text]:
+        row = self.rows.get(key_id)
+        return self.cells(row) if row is not None else []
 
     def cells(self, row: Row) -> list[Text]:
-        widths = dict(self._layout)
         selected = row.summary.arn in self.state.key_arns
         muted = "dim" if row.aws_managed else ""
         values: dict[str, Text] = {
@@ -372,22 +501,11 @@ class KeyStep(WizardStep):
         }.get(state, "")
         values["state"] = Text(state, style=state_style)
         values["description"] = Text(info.description if info else "", style=muted)
-        cells = []
-        for key, _ in self._layout:
-            text = values[key].copy()
-            text.truncate(widths[key], overflow="ellipsis")
-            cells.append(text)
-        return cells
+        return [values[key] for key, _ in self._layout]
 
     def current_row(self) -> Row | None:
-        table = self.query_one(KeyTable)
-        if table.row_count == 0:
-            return None
-        try:
-            row_key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
-        except Exception:
-            return None
-        return self.rows.get(str(row_key.value))
+        key = self.query_one(KeyTable).cursor_key
+        return self.rows.get(key) if key is not None else None
 
     def show_details(self) -> None:
         details = self.query_one("#key-details", Static)
@@ -415,23 +533,26 @@ class KeyStep(WizardStep):
             lines.append(" · ".join(parts))
         details.update("\n".join(lines))
 
-    @on(DataTable.RowHighlighted, "#keys")
-    def _highlighted(self, _: DataTable.RowHighlighted) -> None:
+    @on(KeyTable.Highlighted, "#keys")
+    def _highlighted(self, _: KeyTable.Highlighted) -> None:
         self.show_details()
 
-    @on(DataTable.RowSelected, "#keys")
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        row = self.rows.get(str(event.row_key.value))
+    @on(KeyTable.Selected, "#keys")
+    def _selected(self, event: KeyTable.Selected) -> None:
+        row = self.rows.get(event.key)
         if row is not None:
             self.choose(row)
+
+    @on(KeyTable.MarkRequested, "#keys")
+    def _mark(self, _: KeyTable.MarkRequested) -> None:
+        self.toggle_mark()
 
     def on_resize(self, _: events.Resize) -> None:
         if self.rows:
             self.call_after_refresh(self._relayout)
 
     def _relayout(self) -> None:
-        table = self.query_one(KeyTable)
-        if self._columns(max(40, table.size.width - 1)) != self._layout:
+        if self.layout_changed():
             self.render_rows()
 
     @on(Input.Changed, "#filter")
@@ -456,7 +577,8 @@ class KeyStep(WizardStep):
         gateway = self.gateway
 
         def done(info: KeyInfo) -> None:
-            row.info, row.error = info, None
+            row.set_details(info, None)
+            self.measure([row])
             self.update_row(row)
             then(info)
 
@@ -507,8 +629,7 @@ class KeyStep(WizardStep):
         self.with_info(row, go)
 
     def refresh_marks(self) -> None:
-        for row in self.rows.values():
-            self.update_row(row)
+        self.query_one(KeyTable).refresh()
         self.show_selection()
 
     def show_selection(self) -> None:
@@ -584,6 +705,24 @@ class KeyStep(WizardStep):
         widget = self.query_one(f"#{field}", Input)
         widget.focus()
         widget.select_all()
+        self._typing_into = widget
+
+    def typed_on_list(self, character: str) -> None:
+        """Typing on the key list filters it. This also takes the characters typed right
+        after / or ctrl+r that reach the list before the focus has moved (Textual moves it
+        after the keys already read): they go to that field, none is lost."""
+        target = self._typing_into or self.query_one("#filter", Input)
+        selection = target.selection
+        if selection.is_empty:
+            target.insert_text_at_cursor(character)
+        else:
+            target.replace(character, *selection)
+        target.focus()
+        self._typing_into = target
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, KeyTable):
+            self._typing_into = None
 
     # -- navigation -----------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import ClassVar
 
 from textual import on
@@ -12,12 +13,17 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Button, LoadingIndicator, Static
 
+from kmswizard.aws.catalogue import kms_catalogue
 from kmswizard.policy.actions import key_type_label
+from kmswizard.policy.document import Policy, render
 from kmswizard.policy.findings import Finding
 from kmswizard.policy.plan import KeyPlan, Plan
+from kmswizard.tui.access import PrincipalAccess, access_blocks, effective_access
 from kmswizard.tui.screens.base import WizardStep
 from kmswizard.tui.widgets.diff_view import DiffView, JsonView
 from kmswizard.workflow import ApplyOutcome, apply_plan, plan_keys
+
+CHANGED_SINCE = "changed since the plan"  # workflow's concurrency guard refused the key
 
 SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warning", "info": "\u2139 info"}
 SEVERITY_STYLE = {"error": "bold $text-error", "warning": "bold $text-warning",
@@ -44,25 +50,54 @@ def key_heading(key_plan: KeyPlan) -> Content:
     )
 
 
+def outside_diff(previewed: Policy, now: Policy, name: str) -> list[str]:
+    """What someone else changed in a key policy between the preview and the apply."""
+    if previewed == now:
+        return []
+    return list(difflib.unified_diff(
+        render(previewed).splitlines(), render(now).splitlines(),
+        fromfile=f"{name} (as previewed)", tofile=f"{name} (now)", lineterm="",
+    ))
+
+
+def iam_buttons(can_copy: bool = True) -> Horizontal:
+    """The actions on the IAM policy, under it (preview and result)."""
+    buttons = [Button("Copy IAM", id="copy-iam", compact=True)] if can_copy else []
+    buttons += [
+        Button("Save IAM", id="save-iam", compact=True),
+        Button("Check an IAM policy…", id="check-iam", compact=True),
+        Button("Handoff bundle", id="handoff", compact=True),
+    ]
+    return Horizontal(*buttons, id="iam-actions", classes="actions")
+
+
 class PreviewStep(WizardStep):
     STEP = 3
     AUTO_FOCUS = "#preview-body"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,ctrl+b", "back", "Back", key_display="esc"),
         Binding("ctrl+n", "next", "Apply"),
-        Binding("ctrl+y", "copy_iam", "Copy IAM"),
+        Binding("ctrl+y", "copy_iam", "Copy IAM", show=False),
         Binding("ctrl+o", "save_iam", "Save IAM"),
-        Binding("ctrl+s", "save_profile", "Save profile"),
+        Binding("ctrl+k", "check_iam", "Check"),
+        Binding("ctrl+e", "handoff", "Handoff"),
+        Binding("ctrl+s", "save_profile", "Profile"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.plan: Plan | None = None
+        self.accesses: list[PrincipalAccess] = []
         self.replan = False
+        # The concurrency guard refused these keys: their plan as previewed, by key ARN.
+        self.stale: dict[str, KeyPlan] = {}
+        # Keys applied before the guard stopped the others (kept for the result screen).
+        self.earlier: dict[str, ApplyOutcome] = {}
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="preview-body", classes="body"):
             yield Static(f"Preview: {self.state.keys_label}", classes="step-title")
+            yield Static("", id="plan-notice", classes="notice")
             with Horizontal(id="plan-status", classes="status-line"):
                 yield LoadingIndicator(id="plan-spinner")
                 yield Static("reading the key policies and planning…", id="plan-message")
@@ -70,13 +105,12 @@ class PreviewStep(WizardStep):
         with Horizontal(classes="nav"):
             yield Static("", id="preview-summary")
             yield Button("◀ Back", id="back", compact=True)
-            yield Button("Copy IAM", id="copy-iam", compact=True, disabled=True)
-            yield Button("Save IAM", id="save-iam", compact=True, disabled=True)
             yield Button("Save profile", id="save-profile", compact=True)
             yield Button("Apply ▶", id="next", variant="error", compact=True, disabled=True)
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#plan-notice").display = False
         self.watch(self.app, "dry_run", self._dry_run_changed)
         self.make_plan()
 
@@ -93,6 +127,10 @@ class PreviewStep(WizardStep):
         self.update_buttons()
         gateway, keys, request = self.gateway, list(self.state.keys), self.state.request()
 
+        def work() -> tuple[Plan, list[PrincipalAccess]]:
+            plan = plan_keys(gateway, keys, request)
+            return plan, effective_access(plan, kms_catalogue())
+
         def failed(_: BaseException) -> None:
             self.query_one("#plan-spinner").display = False
             self.query_one("#plan-message", Static).update(
@@ -100,10 +138,11 @@ class PreviewStep(WizardStep):
                 "then come back here to retry"
             )
 
-        self.wizard.run_job(self, lambda: plan_keys(gateway, keys, request), name="plan",
-                            on_done=self.show_plan, on_error=failed, exclusive=True)
+        self.wizard.run_job(self, work, name="plan", on_done=self.show_plan, on_error=failed,
+                            exclusive=True)
 
-    def show_plan(self, plan: Plan) -> None:
+    def show_plan(self, result: tuple[Plan, list[PrincipalAccess]]) -> None:
+        plan, self.accesses = result
         self.plan = plan
         self.state.plan = plan
         self.query_one("#plan-spinner").display = False
@@ -146,8 +185,27 @@ class PreviewStep(WizardStep):
             widgets.append(Static(Content("\n").join(lines), id="findings"))
         else:
             widgets.append(Static("No findings.", id="findings", classes="muted"))
+        widgets.append(Static("Effective access once the IAM policy is attached",
+                              classes="section-title"))
+        if self.accesses:
+            blocks: list[Widget] = []
+            for head, body in access_blocks(self.accesses, several, kms_catalogue()):
+                blocks += [Static(head, classes="access-head"),
+                           Static(body, classes="access-body")]
+            widgets.append(Vertical(*blocks, id="access"))
+        else:
+            widgets.append(Static("Nobody outside the account gets access through kmswizard.",
+                                  id="access", classes="muted"))
         for index, key_plan in enumerate(plan.keys):
             widgets.append(Static(key_heading(key_plan), classes="key-heading"))
+            stale = self.stale.get(key_plan.key.arn)
+            if stale is not None:
+                outside = outside_diff(stale.before, key_plan.before, key_plan.key.name)
+                if outside:
+                    view = DiffView(outside, id=f"outside-{index}")
+                    view.border_title = "changed by someone else: as previewed → now"
+                    view.add_class("outside")
+                    widgets.append(view)
             diff = key_plan.diff()
             if diff:
                 view = DiffView(diff, id=f"diff-{index}")
@@ -168,6 +226,7 @@ class PreviewStep(WizardStep):
                 classes="hint"))
             widgets.append(JsonView(text, id="iam-policy"))
             widgets.append(Static(self.iam_path_text(text), id="iam-path", classes="hint"))
+            widgets.append(iam_buttons())
         return widgets
 
     def iam_path_text(self, text: str) -> str:
@@ -183,9 +242,8 @@ class PreviewStep(WizardStep):
         apply_button = self.query_one("#next", Button)
         apply_button.label = "Dry run ▶" if self.wizard.dry_run else "Apply ▶"
         apply_button.disabled = not self.can_go_next()
-        has_iam = plan is not None and plan.iam_policy is not None
-        self.query_one("#copy-iam", Button).disabled = not has_iam
-        self.query_one("#save-iam", Button).disabled = not has_iam or running
+        for button in self.query("#iam-actions Button").results(Button):
+            button.disabled = running and button.id == "save-iam"
         summary = self.query_one("#preview-summary", Static)
         if running:
             summary.update("applying…")
@@ -200,8 +258,10 @@ class PreviewStep(WizardStep):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("copy_iam", "save_iam"):
+        if action in ("copy_iam", "save_iam", "handoff"):
             return True if self.plan is not None and self.plan.iam_policy is not None else None
+        if action == "check_iam":
+            return True if self.plan is not None else None
         return super().check_action(action, parameters)
 
     def can_go_next(self) -> bool:
@@ -228,6 +288,22 @@ class PreviewStep(WizardStep):
 
     def action_save_profile(self) -> None:
         self.wizard.save_profile_dialog()
+
+    def action_check_iam(self) -> None:
+        if self.plan is not None:
+            self.wizard.check_iam_policy(self.plan, applied=False)
+
+    def action_handoff(self) -> None:
+        if self.plan is not None:
+            self.wizard.write_handoff_bundle(self.plan)
+
+    @on(Button.Pressed, "#check-iam")
+    def _check(self) -> None:
+        self.action_check_iam()
+
+    @on(Button.Pressed, "#handoff")
+    def _handoff(self) -> None:
+        self.action_handoff()
 
     @on(Button.Pressed, "#copy-iam")
     def _copy(self) -> None:
@@ -261,7 +337,13 @@ class PreviewStep(WizardStep):
     def on_screen_resume(self) -> None:
         if self.replan:
             self.replan = False
+            self.clear_notice()
             self.make_plan()
+
+    def clear_notice(self) -> None:
+        self.stale = {}
+        self.earlier = {}
+        self.query_one("#plan-notice").display = False
 
     def action_next(self) -> None:
         plan = self.plan
@@ -307,12 +389,18 @@ class PreviewStep(WizardStep):
                 self.show_result(plan, outcomes, dry_run=True)
                 return
             self.state.plan = None
-            failed = [o for o in outcomes if o.status == "failed"]
+            outcomes = [self.earlier.get(o.key.arn, o) if o.status == "unchanged" else o
+                        for o in outcomes]
             text = wizard.iam_policy_text(plan)
             if text is not None and any(o.status == "applied" for o in outcomes) and (
                 self.state.iam_policy_text != text or self.state.iam_policy_path is None
             ):
                 wizard.save_iam_policy(text, quiet=True)
+            stale = [o for o in outcomes if o.status == "failed" and CHANGED_SINCE in o.message]
+            if stale:
+                self.changed_meanwhile(plan, outcomes, stale)
+                return
+            failed = [o for o in outcomes if o.status == "failed"]
             if failed:
                 self.app.notify("\n".join(o.message for o in failed), title="Apply failed",
                                 severity="error", timeout=15)
@@ -327,6 +415,29 @@ class PreviewStep(WizardStep):
             self, lambda: apply_plan(gateway, plan, dry_run=dry_run, reason="wizard"),
             name="apply", on_done=done, on_error=error,
         )
+
+    def changed_meanwhile(self, plan: Plan, outcomes: list[ApplyOutcome],
+                          stale: list[ApplyOutcome]) -> None:
+        """The concurrency guard refused keys whose policy someone changed after the preview:
+        nothing was written to them. Plan again and show the new diff, with what changed."""
+        arns = {o.key.arn for o in stale}
+        self.stale = {k.key.arn: k for k in plan.keys if k.key.arn in arns}
+        self.earlier = {o.key.arn: o for o in outcomes if o.status == "applied"}
+        names = ", ".join(o.key.name for o in stale)
+        one = len(stale) == 1
+        text = (f"▲ The key polic{'y' if one else 'ies'} of {names} changed since you "
+                f"previewed {'it' if one else 'them'}; nothing was written to "
+                f"{'it' if one else 'them'}. Review the new diff below and confirm again.")
+        applied = [o.key.name for o in self.earlier.values()]
+        if applied:
+            text += f" Already applied: {', '.join(applied)}."
+        notice = self.query_one("#plan-notice", Static)
+        notice.update(text)
+        notice.display = True
+        self.app.notify(f"{names}: the key policy changed since you previewed it; review the "
+                        "new diff", title="Changed meanwhile", severity="warning", timeout=10)
+        self.query_one("#preview-body").scroll_home(animate=False)
+        self.make_plan()
 
     def show_result(self, plan: Plan, outcomes: list[ApplyOutcome], dry_run: bool = False) -> None:
         from kmswizard.tui.screens.result_step import ResultStep
