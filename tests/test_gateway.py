@@ -371,3 +371,24 @@ def test_the_profile_region_is_used_for_aliases(kms: Any) -> None:
     plan = build_plan(gateway, share("alias/orders", region=REGION))
 
     assert [k.key.arn for k in plan.keys] == [meta["Arn"]]
+
+
+def test_parallel_plan_and_apply_match_sequential(kms: Any, gateway: KmsGateway) -> None:
+    """Concurrency changes nothing but speed: same plans, same outcomes in the same order,
+    same policies written, whether keys are handled one at a time or twelve at a time."""
+    aliases = [f"alias/bulk-{i:02d}" for i in range(12)]
+    for alias in aliases:
+        create_key(kms, alias)
+    profile = share(*aliases, grants_for_aws_resources=True)
+
+    sequential = build_plan(gateway, profile, workers=1)
+    parallel = build_plan(gateway, profile, workers=12)
+    assert parallel.as_dict() == sequential.as_dict()
+    assert [k.key.name for k in parallel.keys] == aliases
+
+    outcomes = apply_plan(gateway, parallel, concurrency=12)
+    assert [(o.key.name, o.status) for o in outcomes] == [(a, "applied") for a in aliases]
+    for key_plan in sequential.keys:
+        assert policy_text(kms, key_plan.key.key_id) == key_plan.after_text
+    again = build_plan(gateway, profile, workers=12)
+    assert [o.status for o in apply_plan(gateway, again, concurrency=1)] == ["unchanged"] * 12
