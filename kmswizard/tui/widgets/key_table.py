@@ -38,6 +38,19 @@ class Column:
     width: int
 
 
+class _KeyMessage(Message):
+    """A message about one key of a KeyTable (its ``control`` is the table)."""
+
+    def __init__(self, table: KeyTable, key: str | None) -> None:
+        super().__init__()
+        self.table = table
+        self.key = key
+
+    @property
+    def control(self) -> KeyTable:
+        return self.table
+
+
 class KeyTable(ScrollView, can_focus=True):
     """Rows are key IDs; ``cells(key_id)`` gives the Texts of a row when it is drawn."""
 
@@ -94,41 +107,20 @@ class KeyTable(ScrollView, can_focus=True):
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
 
-    class Highlighted(Message):
+    class Highlighted(_KeyMessage):
         """The cursor moved to another key (or the rows changed under it)."""
 
-        def __init__(self, table: KeyTable, key: str | None) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
+        key: str | None
 
-        @property
-        def control(self) -> KeyTable:
-            return self.table
-
-    class Selected(Message):
+    class Selected(_KeyMessage):
         """Enter (or a click on the highlighted row) on a key."""
 
-        def __init__(self, table: KeyTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
+        key: str
 
-        @property
-        def control(self) -> KeyTable:
-            return self.table
-
-    class MarkRequested(Message):
+    class MarkRequested(_KeyMessage):
         """Space on a key."""
 
-        def __init__(self, table: KeyTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> KeyTable:
-            return self.table
+        key: str
 
     def __init__(self, cells: Cells, *, typed: Typed | None = None,
                  id: str | None = None) -> None:
