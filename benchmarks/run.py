@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """kmswizard benchmarks: one run, every figure side by side (issue 6).
 
-    python benchmarks/run.py                       # full: ~15 minutes on 2 cores
-    python benchmarks/run.py --quick               # ~5 minutes; 100-key CLI loop extrapolated
-    python benchmarks/run.py --quick --latency-ms 30   # also through a 30 ms-per-call proxy
+    python benchmarks/run.py                       # full: ~9 minutes on 2 cores
+    python benchmarks/run.py --quick               # ~4 minutes; 100-key CLI loop extrapolated
+    python benchmarks/run.py --latency-ms 30       # also through a 30 ms-per-call proxy
 
 Run it with the interpreter of a virtualenv where kmswizard is installed with its test extra
 (``pip install -e '.[test]'``: moto, boto3, textual). It needs nothing else; the ``aws`` CLI
@@ -18,7 +18,8 @@ What it measures (see benchmarks/README.md for the method and the figures):
 2. the wizard on a 1,000-key account, launched in a real terminal (tmux): first frame, and the
    key list populated with the keys; plus when every key's details are filled in.
 3. filtering 5,000 keys: keystrokes typed into the key step's filter (in process, headless),
-   each timed until the table shows the filtered rows and the screen has been refreshed.
+   each timed until the first frame after the table was rebuilt for the new filter; and the
+   same on a 50-key account, for the part of a keystroke that does not depend on the keys.
 4. plan_key on a ~32 KB key policy: CPU time (time.process_time), median of many runs.
 5. with ``--latency-ms N``, 1. again through a local proxy that delays every request N ms.
 
