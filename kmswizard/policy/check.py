@@ -21,7 +21,7 @@ from kmswizard.policy.evaluate import (
     iam_actions,
 )
 from kmswizard.policy.findings import SEVERITY_ORDER, Finding
-from kmswizard.policy.principals import account_of
+from kmswizard.policy.principals import Principal, account_of, covers
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,13 @@ class AccessCheck:
 
 
 def _names_account(key_policy: Policy, principal: str) -> bool:
-    account = account_of(principal)
-    for statement in statements(key_policy):
-        if statement.get("Effect") != "Allow":
-            continue
-        for value in aws_values(statement.get("Principal")):
-            if value in ("*", principal) or (
-                account_of(value) == account
-                and (value == account or value.endswith(":root"))
-            ):
-                return True
-    return False
+    who = Principal(principal)
+    return any(
+        covers(value, who)
+        for statement in statements(key_policy)
+        if statement.get("Effect") == "Allow"
+        for value in aws_values(statement.get("Principal"))
+    )
 
 
 def _resource_findings(iam_policies: Sequence[Policy], key_arn: str) -> list[Finding]:

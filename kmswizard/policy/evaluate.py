@@ -24,7 +24,7 @@ from kmswizard.policy.document import (
     statement_label,
     statements,
 )
-from kmswizard.policy.principals import ACCOUNT_RE, account_of
+from kmswizard.policy.principals import Principal, account_of, covers
 
 Result = Literal[
     "allowed", "denied", "not granted by key policy", "not granted by IAM policy", "conditional"
@@ -63,15 +63,6 @@ class ActionVerdict:
         }[self.result]
 
 
-def _principal_matches(value: str, principal: str) -> bool:
-    if value == "*" or value == principal:
-        return True
-    account = account_of(principal)
-    if ACCOUNT_RE.match(value) or value.endswith(":root"):
-        return account_of(value) == account
-    return False
-
-
 def _principal_applies(statement: Statement, principal: str) -> bool:
     if "NotPrincipal" in statement:
         # NotPrincipal excludes only the principals it names: an account's root ARN (or ID)
@@ -79,10 +70,11 @@ def _principal_applies(statement: Statement, principal: str) -> bool:
         # with [user/Bob, root] every other user of Bob's account is still denied).
         excluded = aws_values(statement["NotPrincipal"])
         return not any(v in ("*", principal) for v in excluded)
-    return any(_principal_matches(v, principal) for v in aws_values(statement.get("Principal")))
+    who = Principal(principal)
+    return any(covers(v, who) for v in aws_values(statement.get("Principal")))
 
 
-def _field_matches(statement: Statement, field: str, value: str) -> bool:
+def field_matches(statement: Statement, field: str, value: str) -> bool:
     """Action/NotAction or Resource/NotResource, with IAM wildcards."""
     if field in statement:
         return any(pattern_matches(str(p), value) for p in as_list(statement[field]))
@@ -98,9 +90,9 @@ def _applies(
     """Whether a statement applies to this request; None when its condition is undecided."""
     if principal is not None and not _principal_applies(statement, principal):
         return False, set()
-    if not _field_matches(statement, "Action", action):
+    if not field_matches(statement, "Action", action):
         return False, set()
-    if not _field_matches(statement, "Resource", key_arn):
+    if not field_matches(statement, "Resource", key_arn):
         return False, set()
     return evaluate_condition(statement.get("Condition"), context)
 
@@ -217,7 +209,7 @@ def iam_actions(policies: Sequence[Policy], catalogue: ActionCatalogue) -> tuple
                 for pattern in as_list(statement["Action"]):
                     found |= {a for a in catalogue.actions if pattern_matches(str(pattern), a)}
             elif "NotAction" in statement:
-                found |= {a for a in catalogue.actions if _field_matches(statement, "Action", a)}
+                found |= {a for a in catalogue.actions if field_matches(statement, "Action", a)}
     return tuple(sorted(found))
 
 

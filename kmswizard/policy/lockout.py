@@ -7,16 +7,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kmswizard.policy.actions import pattern_matches
 from kmswizard.policy.document import (
     Policy,
     Statement,
-    as_list,
     aws_principals,
     aws_values,
     statement_label,
     statements,
 )
+from kmswizard.policy.evaluate import field_matches
 from kmswizard.policy.keyinfo import KeyInfo
 from kmswizard.policy.principals import Principal, covers, root_arn
 
@@ -46,20 +45,11 @@ def _matches(statement: Statement, who: str, key: KeyInfo) -> bool:
         principal_ok = not any(v in ("*", who) or _is_own_role(v, who) for v in excluded)
     else:
         principal_ok = any(_names_principal(v, who) for v in aws_principals(statement))
-    if "Action" in statement:
-        actions = as_list(statement["Action"])
-        action_ok = any(pattern_matches(str(a), PUT_KEY_POLICY) for a in actions)
-    else:
-        action_ok = not any(
-            pattern_matches(str(a), PUT_KEY_POLICY) for a in as_list(statement.get("NotAction"))
-        ) and "NotAction" in statement
-    if "Resource" in statement:
-        resource_ok = any(pattern_matches(str(r), key.arn) for r in as_list(statement["Resource"]))
-    else:
-        resource_ok = not any(
-            pattern_matches(str(r), key.arn) for r in as_list(statement.get("NotResource"))
-        ) and "NotResource" in statement
-    return principal_ok and action_ok and resource_ok
+    return (
+        principal_ok
+        and field_matches(statement, "Action", PUT_KEY_POLICY)
+        and field_matches(statement, "Resource", key.arn)
+    )
 
 
 def admins_of(policy: Policy, key: KeyInfo, who: Sequence[str]) -> list[int]:

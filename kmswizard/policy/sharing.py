@@ -162,33 +162,25 @@ def grants_to(
     )
 
 
-def _desired_statements(
-    principals: Sequence[Principal], actions: Sequence[str], grants: bool
-) -> list[Statement]:
-    if not principals:
-        return []
-    arns = [p.arn for p in principals]
-    wanted: list[Statement] = [
-        {
-            "Sid": USE_SID,
-            "Effect": "Allow",
-            "Principal": {"AWS": arns},
-            "Action": list(actions),
-            "Resource": "*",
-        }
-    ]
-    if grants:
-        wanted.append(
-            {
-                "Sid": GRANTS_SID,
-                "Effect": "Allow",
-                "Principal": {"AWS": list(arns)},
-                "Action": list(GRANT_ACTIONS),
-                "Resource": "*",
-                "Condition": copy.deepcopy(GRANT_CONDITION),
-            }
-        )
-    return wanted
+def _use_statement(principals: Sequence[Principal], actions: Sequence[str]) -> Statement:
+    return {
+        "Sid": USE_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": [p.arn for p in principals]},
+        "Action": list(actions),
+        "Resource": "*",
+    }
+
+
+def _grants_statement(principals: Sequence[Principal]) -> Statement:
+    return {
+        "Sid": GRANTS_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": [p.arn for p in principals]},
+        "Action": list(GRANT_ACTIONS),
+        "Resource": "*",
+        "Condition": copy.deepcopy(GRANT_CONDITION),
+    }
 
 
 def _same_statement(a: Statement, b: Statement) -> bool:
@@ -267,10 +259,9 @@ def apply_sharing(
             else:
                 grant_needed.append(principal)
 
-    wanted = _desired_statements(use_needed, actions, False)
+    wanted = [_use_statement(use_needed, actions)] if use_needed else []
     if grants and grant_needed:
-        grant_stmt = _desired_statements(sorted(grant_needed, key=lambda p: p.arn), [], True)[1]
-        wanted.append(grant_stmt)
+        wanted.append(_grants_statement(sorted(grant_needed, key=lambda p: p.arn)))
 
     current_managed = [s for s in existing if is_managed(s)]
     block = [
