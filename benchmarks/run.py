@@ -594,6 +594,7 @@ async def _filter_bench(endpoint: str, region: str, count: int, workdir: Path,
         field_ = step.query_one("#filter", Input)
         field_.focus()
         await step.wait_for_refresh()
+        await asyncio.sleep(0.05)  # the same typist's gap as between the keystrokes below
         # Instrumentation only: count the table rebuilds the filter triggers (so that a
         # keystroke that leaves the row count unchanged is still timed to its rebuild), and
         # note when the next frame is handed to the terminal driver (App._display, a private

@@ -5,6 +5,7 @@ Correctness only (the suite has no timed assertions): every row appears, the det
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -90,6 +91,8 @@ async def test_many_keys_listed_then_described_visible_first(many_keys: Any,
         assert managed.summary.aliases == ("alias/aws/ebs",) and managed.aws_managed
         count = str(screen.query_one("#key-count", Static).render())
         assert f"{COUNT + 1} keys in {REGION}" in count
+        # The listed keys are exempt from garbage collection while the list is shown.
+        assert gc.get_freeze_count() > 0
 
         # "/" then the text in one burst, as a terminal delivers fast typing or a paste: the
         # characters that reach the list before the focus has moved are not lost.
@@ -101,9 +104,17 @@ async def test_many_keys_listed_then_described_visible_first(many_keys: Any,
         await pilot.press("ctrl+u")
         await type_into_filter(pilot, "number 299")  # descriptions are searched too
         assert table.row_keys == ["00000299-0000-4000-8000-000000000000"]
+        # The rows follow the filter's value as it changes, not a message later: the frame
+        # that shows the keystroke shows its rows.
+        field_ = screen.query_one("#filter", Input)
+        field_.value = "number 29"
+        assert table.row_count == 11  # number 29 and 290 to 299
+        field_.value = "number 299"
+        assert table.row_keys == ["00000299-0000-4000-8000-000000000000"]
         await pilot.press("enter", "enter")  # to the table, then choose the key
         await until(pilot, lambda: type(app.screen).__name__ == "WhoStep")
         assert [k.key_id for k in app.state.keys] == ["00000299-0000-4000-8000-000000000000"]
+    assert gc.get_freeze_count() == 0  # ... and collectable again once the wizard is gone
 
 
 async def type_into_filter(pilot: Any, text: str) -> None:
