@@ -72,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     apply.add_argument("--json", action="store_true", help="print one JSON object")
     apply.add_argument("--concurrency", type=int, metavar="N",
-                       help="keys read and written in parallel (default 10; PutKeyPolicy is "
-                       "kept within KMS's 15 requests per second)")
+                       help="keys read and written in parallel (default 10)")
+    apply.add_argument("--put-rate", type=float, metavar="N",
+                       help="PutKeyPolicy calls per second per region (default 15, KMS's "
+                       "default quota; raise it only if your account's quota was raised, "
+                       "lower it to leave room for other tools)")
     apply.add_argument("--wait-for-principals", type=float, default=0.0, metavar="SECONDS",
                        help="when KMS does not yet see a just-created role or user, retry for "
                        "up to SECONDS (IAM propagation)")
@@ -131,18 +134,24 @@ def build_wizard_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from kmswizard.aws.options import AwsOptions
+    from kmswizard.aws.options import PUT_KEY_POLICY_QUOTA, AwsOptions
 
     if args.demo and (args.endpoint_url or args.aws_profile):
         raise UserError("--demo uses the embedded KMS; it cannot be combined with "
                         "--endpoint-url or --aws-profile")
     if args.demo and args.region and args.region != "us-west-2":
         raise UserError(f"--region {args.region}: the demo account lives in us-west-2")
+    put_rate = getattr(args, "put_rate", None)
+    if put_rate is None:
+        put_rate = PUT_KEY_POLICY_QUOTA
+    elif not 0.1 <= put_rate <= 1000:  # also refuses nan
+        raise UserError(f"--put-rate {put_rate:g}: give 0.1 to 1000 calls per second")
     return AwsOptions(
         region=args.region,
         aws_profile=args.aws_profile,
         endpoint_url=None if args.demo else args.endpoint_url,
         demo=args.demo,
+        put_rate=put_rate,
     )
 
 
@@ -190,7 +199,9 @@ class _ProgressBar:
 def _concurrency(args: argparse.Namespace) -> int:
     from kmswizard.workflow import DEFAULT_CONCURRENCY
 
-    value = getattr(args, "concurrency", None) or DEFAULT_CONCURRENCY
+    value = getattr(args, "concurrency", None)
+    if value is None:
+        value = DEFAULT_CONCURRENCY
     if not 1 <= value <= 64:
         raise UserError(f"--concurrency {value}: give 1 to 64")
     return int(value)
@@ -412,7 +423,7 @@ def run_wizard(argv: Sequence[str]) -> int:
 _VALUED = (
     "--region", "--aws-profile", "--endpoint-url", "--to", "--wait-for-principals", "--key",
     "--key-policy", "--key-arn", "--principal", "--iam-policy", "--action", "--context", "--out",
-    "--concurrency",
+    "--concurrency", "--put-rate",
 )
 
 

@@ -195,6 +195,28 @@ def test_seed_example_1_plan_apply_then_nothing_to_change(
     assert policy_text(kms, meta["KeyId"]) == written
 
 
+def test_apply_many_keys_at_a_chosen_put_rate_in_profile_order(
+    kms: Any, aws_env: dict[str, str], run_cli: RunCli, tmp_path: Path
+) -> None:
+    """--concurrency and --put-rate change the pace only: every key is applied, reported in
+    the profile's order, with its managed statement."""
+    aliases = [f"alias/fleet-{i:02d}" for i in range(20)]
+    ids = [create_key(kms, alias)["KeyId"] for alias in aliases]
+    profile = write_profile(tmp_path, f'keys = {json.dumps(aliases)}\n'
+                            f'accounts = ["{EXTERNAL}"]\n', "fleet.toml")
+
+    apply = run_cli("apply", profile, "--yes", "--concurrency", "4", "--put-rate", "100",
+                    env=aws_env)
+
+    assert_exit(apply, 0)
+    reported = [line.split(": ")[1] for line in apply.stderr.splitlines()
+                if line.startswith("applied: ")]
+    assert reported == aliases
+    for key_id in ids:
+        assert use_statement([EXTERNAL_ROOT], SYMMETRIC_DEFAULTS) in policy_of(
+            kms, key_id)["Statement"]
+
+
 def test_seed_example_2_grants_one_role_and_one_user(
     kms: Any, aws_env: dict[str, str], run_cli: RunCli
 ) -> None:
@@ -620,6 +642,9 @@ BAD_INPUT: dict[str, tuple[str | None, tuple[str, ...], str | None, tuple[str, .
         VALID, (), f"AWS_ENDPOINT_URL={UNREACHABLE}", ("cannot reach", UNREACHABLE),
     ),
     "profile-option": (VALID, ("--profile", "x"), None, ("--aws-profile",)),
+    "concurrency-zero": (VALID, ("--concurrency", "0"), None, ("--concurrency 0", "1 to 64")),
+    "put-rate-zero": (VALID, ("--put-rate", "0"), None, ("--put-rate 0", "0.1 to 1000")),
+    "put-rate-not-a-number": (VALID, ("--put-rate", "nan"), None, ("--put-rate nan",)),
     "missing-profile-file": (None, (), None, ("missing.toml", "no such profile file")),
 }
 

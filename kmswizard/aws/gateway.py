@@ -24,7 +24,6 @@ from kmswizard.policy.keyinfo import KeyInfo
 from kmswizard.policy.keyrefs import region_of_ref, validate_key_ref
 
 POLICY_NAME = "default"
-PUT_KEY_POLICY_RATE = 15.0
 
 
 def client_config() -> Config:
@@ -85,8 +84,7 @@ class KmsGateway:
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._caller: str | None = None
-        # KMS's PutKeyPolicy quota is 15 requests per second per account and region.
-        self._put_bucket = TokenBucket(rate=PUT_KEY_POLICY_RATE, burst=int(PUT_KEY_POLICY_RATE))
+        self._put_buckets: dict[str, TokenBucket] = {}
         self._caller_asked = False
 
     def _boto_session(self) -> boto3.session.Session:
@@ -198,9 +196,19 @@ class KmsGateway:
         )
         return str(result["Policy"])
 
+    def put_bucket(self, region: str) -> TokenBucket:
+        """PutKeyPolicy's pacing in one Region (KMS's quotas are per account and Region):
+        ``options.put_rate`` per second, after a burst of one second's worth."""
+        with self._lock:
+            bucket = self._put_buckets.get(region)
+            if bucket is None:
+                rate = self.options.put_rate
+                bucket = self._put_buckets[region] = TokenBucket(rate, burst=max(1, int(rate)))
+            return bucket
+
     def put_policy(self, key: KeyInfo, text: str) -> None:
         """Write a key policy. Never bypasses KMS's lockout safety check."""
-        self._put_bucket.take()
+        self.put_bucket(key.region).take()
         self._call(
             key.region,
             "PutKeyPolicy",
