@@ -91,6 +91,22 @@ def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state / "kmswizard"
 
 
+@pytest.fixture
+def fresh_demo() -> None:
+    """The in-process demo KMS as seeded: the wizard's tests share it (one per process)."""
+    from test_tui_support import reset_demo
+
+    reset_demo()
+
+
+@pytest.fixture
+def cwd(tmp_path: Path) -> Path:
+    """The wizard's working folder, where it saves and looks for profiles."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def moto_clients(moto_server: str) -> dict[str, Any]:
     """boto3 clients on the server, made once ("kms", "sts"): creating one takes ~0.1 s."""

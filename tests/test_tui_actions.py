@@ -5,7 +5,6 @@ checking an IAM policy, the handoff bundle."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from test_tui_support import (
     demo_app,
     notifications,
     orders_policy,
-    reset_demo,
     screen_name,
     to_preview,
     to_who,
@@ -36,18 +34,7 @@ MEANWHILE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    reset_demo()
-    yield
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    return folder
+pytestmark = pytest.mark.usefixtures("fresh_demo")
 
 
 def text_of(app: object, selector: str) -> str:

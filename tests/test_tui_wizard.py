@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from test_tui_support import (
     notifications,
     orders_policy,
     pick_key,
-    reset_demo,
     screen_name,
     to_preview,
     to_who,
@@ -47,18 +45,7 @@ from kmswizard.workflow import build_plan
 SIZE = (100, 30)
 
 
-@pytest.fixture(autouse=True)
-def fresh_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    reset_demo()
-    yield
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    return folder
+pytestmark = pytest.mark.usefixtures("fresh_demo")
 
 
 async def confirm_apply(pilot, answer: str = "alias/orders", keys: bool = False) -> None:  # type: ignore[no-untyped-def]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Button, Footer, Header, Input
 
 from kmswizard.tui.state import WizardState
 from kmswizard.tui.widgets.step_indicator import StatusBar
@@ -73,6 +74,14 @@ class WizardStep(Screen[None]):
 
     def action_next(self) -> None:
         """Overridden by each step."""
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        self.action_next()
 
 
 class WizardDialog(ModalScreen[Any]):

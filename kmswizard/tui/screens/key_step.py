@@ -275,15 +275,17 @@ class KeyStep(WizardStep):
         wanted = region or self.state.region
         wizard = self.wizard
 
-        def work() -> tuple[str, list[KeySummary]]:
+        def work() -> tuple[str, list[Row]]:
             gateway = wizard.gateway  # made here: boto3 is imported in this thread
             where = wanted or gateway.region
-            return where, gateway.list_key_summaries(where)
+            # Rows (and their search text) made and sorted here, off the UI thread.
+            rows = sorted((Row(s) for s in gateway.list_key_summaries(where)), key=_sort_key)
+            return where, rows
 
-        def done(result: tuple[str, list[KeySummary]]) -> None:
+        def done(result: tuple[str, list[Row]]) -> None:
             if generation != self.generation:
                 return
-            where, summaries = result
+            where, rows = result
             self.listed_region = where
             self.state.region = where
             self.query_one("#region", Input).value = where
@@ -291,9 +293,8 @@ class KeyStep(WizardStep):
             focused = self.focused
             if focused is None or focused.id == "region":
                 table.focus()
-            rows = sorted((Row(s) for s in summaries), key=_sort_key)
             self.rows = {r.key_id: r for r in rows}
-            self._accounts = sorted({s.arn.split(":")[4] for s in summaries})
+            self._accounts = sorted({r.summary.arn.split(":")[4] for r in rows})
             self._widths = dict(NARROWEST)
             self.measure(rows)
             self.render_rows()
@@ -580,10 +581,21 @@ class KeyStep(WizardStep):
         self.app.notify(AWS_MANAGED_REFUSAL.format(name=name), title="Not shareable",
                         severity="error", timeout=8)
 
-    def with_info(self, row: Row, then: Callable[[KeyInfo], None]) -> None:
-        """Call ``then(info)`` once the row's details are known (DescribeKey if needed)."""
+    def with_shareable_info(self, row: Row, then: Callable[[KeyInfo], None]) -> None:
+        """Call ``then(info)`` once the row's details are known (DescribeKey if needed), or
+        refuse an AWS managed key (known from its alias, else from DescribeKey)."""
+        if row.aws_managed:
+            self.refuse(row.name)
+            return
+
+        def checked(info: KeyInfo) -> None:
+            if info.manager == "AWS":
+                self.refuse(info.name)
+            else:
+                then(info)
+
         if row.info is not None:
-            then(row.info)
+            checked(row.info)
             return
         gateway = self.gateway
 
@@ -591,41 +603,29 @@ class KeyStep(WizardStep):
             row.set_details(info, None)
             self.measure([row])
             self.update_row(row)
-            then(info)
+            checked(info)
 
         self.wizard.run_job(self, lambda: gateway.describe_summary(row.summary),
                             name="describe", on_done=done)
 
     def choose(self, row: Row) -> None:
         """Enter on a row: share this key (with the keys marked with space), go to step 2."""
-        if row.aws_managed:
-            self.refuse(row.name)
-            return
 
         def go(info: KeyInfo) -> None:
-            if info.manager == "AWS":
-                self.refuse(info.name)
-                return
             keys = [k for k in self.state.keys if k.arn in self.marked and k.arn != info.arn]
             self.state.select_keys([*keys, info], {})
             self.refresh_marks()
             self.go_next()
 
-        self.with_info(row, go)
+        self.with_shareable_info(row, go)
 
     def toggle_mark(self) -> None:
         """Space: add the highlighted key to the selection, or take it out."""
         row = self.current_row()
         if row is None:
             return
-        if row.aws_managed:
-            self.refuse(row.name)
-            return
 
         def go(info: KeyInfo) -> None:
-            if info.manager == "AWS":
-                self.refuse(info.name)
-                return
             # Everything ticked is part of the selection from now on.
             self.marked |= set(self.state.key_arns)
             if info.arn in self.state.key_arns:
@@ -637,7 +637,7 @@ class KeyStep(WizardStep):
             self.state.select_keys(keys, {})
             self.refresh_marks()
 
-        self.with_info(row, go)
+        self.with_shareable_info(row, go)
 
     def refresh_marks(self) -> None:
         self.query_one(KeyTable).refresh()
@@ -739,10 +739,6 @@ class KeyStep(WizardStep):
 
     def on_screen_resume(self) -> None:
         self.refresh_marks()
-
-    @on(Button.Pressed, "#next")
-    def _next_pressed(self) -> None:
-        self.action_next()
 
     @on(Button.Pressed, "#load-profile")
     def _load_pressed(self) -> None:

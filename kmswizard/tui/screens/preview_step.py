@@ -317,14 +317,6 @@ class PreviewStep(WizardStep):
     def _save_profile(self) -> None:
         self.action_save_profile()
 
-    @on(Button.Pressed, "#back")
-    def _back(self) -> None:
-        self.action_back()
-
-    @on(Button.Pressed, "#next")
-    def _next(self) -> None:
-        self.action_next()
-
     # -- navigation and apply ---------------------------------------------------------------------
 
     def action_back(self) -> None:

@@ -388,10 +388,6 @@ class ResultStep(WizardStep):
         self.wizard.back_to_first_step()
         self.app.screen.post_message(StateChanged("new"))
 
-    @on(Button.Pressed, "#back")
-    def _back(self) -> None:
-        self.action_back()
-
     @on(Button.Pressed, "#save-iam")
     def _save_iam(self) -> None:
         self.action_save_iam()

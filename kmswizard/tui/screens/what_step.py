@@ -134,14 +134,6 @@ class WhatStep(WizardStep):
         switch = self.query_one("#grants", Switch)
         switch.value = not switch.value
 
-    @on(Button.Pressed, "#back")
-    def _back(self) -> None:
-        self.action_back()
-
-    @on(Button.Pressed, "#next")
-    def _next(self) -> None:
-        self.action_next()
-
     def can_go_next(self) -> bool:
         return not (self.state.grantees and self.state.actions == ())
 

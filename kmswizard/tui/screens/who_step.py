@@ -456,14 +456,6 @@ class WhoStep(WizardStep):
     def _remove(self) -> None:
         self.toggle_remove()
 
-    @on(Button.Pressed, "#back")
-    def _back(self) -> None:
-        self.action_back()
-
-    @on(Button.Pressed, "#next")
-    def _next(self) -> None:
-        self.action_next()
-
     # -- navigation --------------------------------------------------------------------------
 
     def can_go_next(self) -> bool:
